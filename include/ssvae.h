@@ -1,0 +1,224 @@
+/*
+ * ssvae.h — the one public header of ssvae, a library for self-supervised
+ * learning as variational inference (InfoNCE as the ELBO of a VAE whose
+ * decoder is implicit; the InfoNCE critic f(z, z') is the prior P(z'|z)).
+ *
+ * Conventions used throughout:
+ *   - Dimension letters: T frames of a video, N frames in a batch (N = 2B),
+ *     B pairs in a batch, C channels, H x W pixels, K maps (balls), D = 2K
+ *     latents. Shapes are given in comments as (T, H, W, C) etc., C order.
+ *   - Functions that can fail on bad input return 0 on success and -1 on
+ *     failure, and write a one-line message (no trailing newline) into the
+ *     caller's ssvae_error. They never print and never exit.
+ *   - Broken invariants (programmer errors) abort with file and line.
+ *   - Buffers are owned by the caller unless a comment says otherwise.
+ */
+#ifndef SSVAE_H
+#define SSVAE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SSVAE_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define SSVAE_ERRLEN 512
+
+typedef struct ssvae_error {
+    char msg[SSVAE_ERRLEN]; /* one line, no trailing newline */
+} ssvae_error;
+
+/* printf-style: fills err (if not NULL) and returns -1, so callers can write
+ * `return ssvae_fail(err, "%s: truncated", path);`. */
+int ssvae_fail(ssvae_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers: xoshiro256** seeded through splitmix64. Same seed, same    */
+/* stream on every machine. Never uses rand().                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ssvae_rng {
+    uint64_t s[4];
+} ssvae_rng;
+
+void ssvae_rng_seed(ssvae_rng *rng, uint64_t seed);
+uint64_t ssvae_rng_next(ssvae_rng *rng);         /* 64 random bits */
+double ssvae_rng_uniform(ssvae_rng *rng);        /* [0, 1), 53 bits */
+double ssvae_rng_normal(ssvae_rng *rng);         /* standard normal */
+uint64_t ssvae_rng_below(ssvae_rng *rng, uint64_t n); /* uniform in [0, n), unbiased */
+void ssvae_rng_shuffle(ssvae_rng *rng, int *a, int n); /* Fisher-Yates */
+
+/* ------------------------------------------------------------------------ */
+/* Arrays and NumPy .npy files (format 1.0 and 2.0, little-endian, C order)  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ssvae_dtype {
+    SSVAE_U8,  /* '|u1' */
+    SSVAE_F32, /* '<f4' */
+    SSVAE_F64, /* '<f8' */
+} ssvae_dtype;
+
+#define SSVAE_MAXDIM 8
+
+typedef struct ssvae_array {
+    ssvae_dtype dtype;
+    int ndim;
+    int64_t shape[SSVAE_MAXDIM];
+    void *data; /* owned by the array: free with ssvae_array_free */
+} ssvae_array;
+
+size_t ssvae_dtype_size(ssvae_dtype dtype);
+int64_t ssvae_array_count(const ssvae_array *a); /* product of the shape */
+void ssvae_array_free(ssvae_array *a);           /* frees data, zeroes a */
+
+/* Reads a .npy file. Rejects, with a message naming the file and the
+ * problem: bad magic, unknown version, a header that is not the dict numpy
+ * writes, Fortran order, big-endian or unknown dtypes, negative or
+ * overflowing shapes, data shorter or longer than the shape says. Sizes are
+ * checked against the file length before anything is allocated. */
+int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err);
+
+/* Writes a .npy file (version 1.0, or 2.0 if the header needs it) through a
+ * temporary file in the same folder, renamed into place: a failed write
+ * leaves any previous file untouched. */
+int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim,
+                    const int64_t *shape, const void *data, ssvae_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* The moving-balls data set (SPEC section 1)                                */
+/* ------------------------------------------------------------------------ */
+
+#define SSVAE_MAXBALLS 8
+
+typedef struct ssvae_balls_config {
+    int frames;            /* T, default 900 */
+    int height, width;     /* default 256 x 256 */
+    int nballs;            /* K, default 3 */
+    double radius;         /* default 16 px */
+    double step;           /* distance moved a frame, default 32 px */
+    double noise_deg;      /* initial turning noise half-range, default 2 */
+    uint8_t colours[SSVAE_MAXBALLS][3]; /* default coral, sea green, royal blue */
+    uint64_t seed;         /* default 1 */
+} ssvae_balls_config;
+
+void ssvae_balls_default(ssvae_balls_config *cfg);
+
+/* Generates the video. frames: (T, H, W, 3) uint8, black background, hard
+ * disks; centres: (T, K, 2) float, (x, y) in pixels; stuck (may be NULL):
+ * (T, K), 1 where the ball could not move into frame t. Returns -1 with a
+ * message if the configuration is impossible (balls do not fit, etc.). */
+int ssvae_balls_generate(const ssvae_balls_config *cfg, uint8_t *frames,
+                         float *centres, uint8_t *stuck, ssvae_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Priors (critics). log f(z, z') defines P(z'|z) ∝ Q(z') f(z, z').           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ssvae_prior_kind {
+    SSVAE_PRIOR_GAUSSIAN, /* log f = -|z - z'|^2 / (2 L^2), theta = [log L]  (Eq. 36) */
+    SSVAE_PRIOR_LINEAR,   /* log f = z^T W z',  theta = W (D x D, row-major) (Eq. 5)  */
+    SSVAE_PRIOR_COUNT
+} ssvae_prior_kind;
+
+typedef struct ssvae_prior_ops {
+    const char *name;        /* "gaussian", "linear", ... */
+    const char *density;     /* the P(z'|z) it stands for, one line for humans */
+    int (*nparams)(int D);   /* length of theta */
+    /* s (B, B): s[i*B + j] = log f(z_i, z'_j); z, zp: (B, D) */
+    void (*logits)(float *s, const float *theta, const float *z,
+                   const float *zp, int B, int D);
+    /* Accumulates (+=) dz, dzp (B, D) and dtheta from ds (B, B). Any of
+     * dz, dzp, dtheta may be NULL when not wanted. */
+    void (*logits_backward)(float *dz, float *dzp, float *dtheta,
+                            const float *ds, const float *theta,
+                            const float *z, const float *zp, int B, int D);
+    /* One-line description of the learned parameters, e.g. "L=0.0213". */
+    void (*describe)(char *buf, size_t len, const float *theta, int D);
+} ssvae_prior_ops;
+
+const ssvae_prior_ops *ssvae_prior_get(ssvae_prior_kind kind);
+/* By name; returns -1 if the name is unknown. */
+int ssvae_prior_lookup(const char *name, ssvae_prior_kind *kind);
+
+/* ------------------------------------------------------------------------ */
+/* InfoNCE loss                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* loss = mean_i [ -s_ii + log sum_j exp s_ij ] over s (B, B), with a
+ * max-shifted log-sum-exp. If ds is not NULL it receives dloss/ds (B, B)
+ * (overwritten, not accumulated). log B - loss is the ELBO estimate (nats). */
+double ssvae_infonce(float *ds, const float *s, int B);
+
+/* ------------------------------------------------------------------------ */
+/* Optimisers over one flat parameter buffer                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ssvae_optim_kind { SSVAE_SGD, SSVAE_ADAM } ssvae_optim_kind;
+
+typedef struct ssvae_optim {
+    ssvae_optim_kind kind;
+    double lr;
+    double momentum;          /* SGD only; 0 = plain SGD */
+    double beta1, beta2, eps; /* Adam; defaults 0.9, 0.999, 1e-8 */
+    int64_t step;             /* updates taken */
+    size_t n;                 /* parameters */
+    float *m, *v;             /* state (n each), owned */
+} ssvae_optim;
+
+void ssvae_optim_init(ssvae_optim *opt, ssvae_optim_kind kind, double lr, size_t n);
+void ssvae_optim_free(ssvae_optim *opt);
+/* One update of params (n) from grads (n). frozen (n, may be NULL): entries
+ * with a nonzero flag are left untouched. */
+void ssvae_optim_step(ssvae_optim *opt, float *params, const float *grads,
+                      const uint8_t *frozen);
+int ssvae_optim_lookup(const char *name, ssvae_optim_kind *kind);
+
+/* ------------------------------------------------------------------------ */
+/* Linear probe and direct error (SPEC section 4)                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ssvae_probe {
+    int D;         /* inputs (latents) */
+    int P;         /* outputs (2K coordinates) */
+    double *coef;  /* (D + 1, P): row D is the bias; owned */
+} ssvae_probe;
+
+/* Least squares with a bias from x (T, D) to y (T, P), in double precision
+ * (Householder QR on standardised columns). Fails only if T < D + 1. A
+ * rank-deficient x is handled with the minimum-norm solution of the
+ * well-determined part (constant columns get zero weight). */
+int ssvae_probe_fit(ssvae_probe *probe, const float *x, const float *y,
+                    int T, int D, int P, ssvae_error *err);
+void ssvae_probe_apply(const ssvae_probe *probe, const float *x, int T, float *yhat);
+void ssvae_probe_free(ssvae_probe *probe);
+
+/* Mean Euclidean distance, per ball and frame, between pred and truth, both
+ * (T, K, 2) in the same units; scaled by scale_x, scale_y first (e.g. W, H
+ * to turn normalised coordinates into pixels). */
+double ssvae_mean_distance(const float *pred, const float *truth, int T, int K,
+                           double scale_x, double scale_y);
+
+/* Direct error: map k's centre of mass (z[:, 2k], z[:, 2k+1], normalised)
+ * read as a ball position in pixels. perm (K) receives the pairing map k ->
+ * ball perm[k] with the smallest mean distance on (z_fit, c_fit); the error
+ * is then measured on (z_eval, c_eval). Centres are (T, K, 2) pixels. */
+double ssvae_direct_error(const float *z_fit, const float *c_fit, int T_fit,
+                          const float *z_eval, const float *c_eval, int T_eval,
+                          int K, int W, int H, int *perm);
+
+/* Chance level: predict every ball at its mean training position. */
+double ssvae_chance_error(const float *c_fit, int T_fit, const float *c_eval,
+                          int T_eval, int K);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SSVAE_H */
