@@ -93,6 +93,44 @@ int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim,
                     const int64_t *shape, const void *data, ssvae_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* safetensors checkpoints: 8-byte little-endian header length, a JSON       */
+/* header (parsed with cJSON), then raw little-endian tensor bytes.          */
+/* Only F32 tensors are written and read.                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ssvae_tensor {
+    char *name;                  /* owned when read; borrowed when written */
+    int ndim;
+    int64_t shape[SSVAE_MAXDIM];
+    float *data;                 /* owned when read; borrowed when written */
+} ssvae_tensor;
+
+typedef struct ssvae_meta {
+    char *key, *value;           /* "__metadata__" entries (strings) */
+} ssvae_meta;
+
+typedef struct ssvae_checkpoint {
+    int ntensors;
+    ssvae_tensor *tensors;       /* owned */
+    int nmeta;
+    ssvae_meta *meta;            /* owned */
+} ssvae_checkpoint;
+
+/* Writes tensors and metadata through a temporary file renamed into place. */
+int ssvae_st_write(const char *path, const ssvae_tensor *tensors, int ntensors,
+                   const ssvae_meta *meta, int nmeta, ssvae_error *err);
+/* Reads a whole file. Rejects (one line naming the file): a header length
+ * larger than the file, a header that is not a JSON object, unknown dtypes,
+ * bad shapes, offsets outside the data or not matching the shape, overlapping
+ * or duplicate tensors, non-string metadata. */
+int ssvae_st_read(const char *path, ssvae_checkpoint *out, ssvae_error *err);
+void ssvae_st_free(ssvae_checkpoint *ck);
+/* The tensor called name, or NULL. */
+const ssvae_tensor *ssvae_st_find(const ssvae_checkpoint *ck, const char *name);
+/* The metadata value for key, or NULL. */
+const char *ssvae_st_meta(const ssvae_checkpoint *ck, const char *key);
+
+/* ------------------------------------------------------------------------ */
 /* The moving-balls data set (SPEC section 1)                                */
 /* ------------------------------------------------------------------------ */
 
