@@ -1,0 +1,152 @@
+/*
+ * conv3x3.c — 3x3 convolution, stride 1, zero padding 1, written for the
+ * few channels of the encoder (3 -> 6 -> 3). The work is organised by
+ * image rows: each output row gets all nine taps of one input channel in a
+ * single pass over W, a loop the compiler vectorises, so a row of inputs is
+ * read from L1 once per (output, input) channel pair.
+ *
+ * Letters: N frames, C input channels, O output channels, H x W pixels.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+/* out[x] += sum_{dy,dx in -1..1} k[(dy+1)*3 + dx+1] * row_dy[x + dx] for one
+ * row. r0 / r2 are the rows above / below, NULL outside the image. */
+static void conv_row(float *restrict out, const float *r0, const float *r1,
+                     const float *r2, const float *k, int W)
+{
+    float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5],
+          k6 = k[6], k7 = k[7], k8 = k[8];
+    /* A missing row contributes nothing: give it zero weights and let it
+     * point at the middle row, which keeps the inner loop branch-free. */
+    if (!r0) { r0 = r1; k0 = k1 = k2 = 0.0f; }
+    if (!r2) { r2 = r1; k6 = k7 = k8 = 0.0f; }
+    if (W == 1) {
+        out[0] += k1 * r0[0] + k4 * r1[0] + k7 * r2[0];
+        return;
+    }
+    out[0] += k1 * r0[0] + k2 * r0[1] + k4 * r1[0] + k5 * r1[1] +
+              k7 * r2[0] + k8 * r2[1];
+    for (int x = 1; x < W - 1; x++)
+        out[x] += k0 * r0[x - 1] + k1 * r0[x] + k2 * r0[x + 1] +
+                  k3 * r1[x - 1] + k4 * r1[x] + k5 * r1[x + 1] +
+                  k6 * r2[x - 1] + k7 * r2[x] + k8 * r2[x + 1];
+    int e = W - 1;
+    out[e] += k0 * r0[e - 1] + k1 * r0[e] + k3 * r1[e - 1] + k4 * r1[e] +
+              k6 * r2[e - 1] + k7 * r2[e];
+}
+
+/* y[n,o] = b[o] + sum_c w[o,c] (*) x[n,c]; b may be NULL (zero bias). */
+static void conv_core(float *y, const float *x, const float *w, const float *b,
+                      int N, int C, int O, int H, int W)
+{
+    size_t plane = (size_t)H * W;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++) {
+        for (int o = 0; o < O; o++) {
+            float *out = y + ((size_t)n * O + o) * plane;
+            const float *in = x + (size_t)n * C * plane;
+            for (int r = 0; r < H; r++) {
+                float *orow = out + (size_t)r * W;
+                float bias = b ? b[o] : 0.0f;
+                for (int j = 0; j < W; j++) orow[j] = bias;
+                for (int c = 0; c < C; c++) {
+                    const float *r1 = in + c * plane + (size_t)r * W;
+                    conv_row(orow, r > 0 ? r1 - W : NULL, r1,
+                             r < H - 1 ? r1 + W : NULL, w + (o * C + c) * 9, W);
+                }
+            }
+        }
+    }
+}
+
+void conv3x3_forward(float *y, const float *x, const float *w, const float *b,
+                     int N, int C, int O, int H, int W)
+{
+    conv_core(y, x, w, b, N, C, O, H, W);
+}
+
+size_t conv3x3_work_size(int N, int C, int O)
+{
+    return (size_t)N * ((size_t)O * C * 9 + O);
+}
+
+/* The nine sums dw[ky*3+kx] += sum_x g[x] * row_ky[x + kx - 1] of one output
+ * row g against the three input rows around it (NULL outside the image). */
+static void dw_row(float *acc, const float *g, const float *rows[3], int W)
+{
+    for (int ky = 0; ky < 3; ky++) {
+        const float *r = rows[ky];
+        if (!r) continue;
+        float a0 = 0, a1 = 0, a2 = 0;
+#pragma omp simd reduction(+ : a0, a1, a2)
+        for (int x = 1; x < W - 1; x++) {
+            a0 += g[x] * r[x - 1];
+            a1 += g[x] * r[x];
+            a2 += g[x] * r[x + 1];
+        }
+        /* the two edge columns, each missing one neighbour */
+        a1 += g[0] * r[0];
+        if (W > 1) {
+            a2 += g[0] * r[1];
+            a0 += g[W - 1] * r[W - 2];
+            a1 += g[W - 1] * r[W - 1];
+        }
+        acc[ky * 3 + 0] += a0;
+        acc[ky * 3 + 1] += a1;
+        acc[ky * 3 + 2] += a2;
+    }
+}
+
+void conv3x3_backward(float *dx, float *dw, float *db, const float *dy,
+                      const float *x, const float *w, float *work, int N,
+                      int C, int O, int H, int W)
+{
+    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
+    size_t plane = (size_t)H * W;
+    size_t per = (size_t)O * C * 9 + O; /* one frame's partial gradients */
+
+    /* Weight and bias gradients, one frame per task into its own slot. */
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        float *part = work + (size_t)n * per;
+        memset(part, 0, per * sizeof *part);
+        const float *in = x + (size_t)n * C * plane;
+        for (int o = 0; o < O; o++) {
+            const float *g = dy + ((size_t)n * O + o) * plane;
+            float gsum = 0;
+            for (int r = 0; r < H; r++) {
+                const float *grow = g + (size_t)r * W;
+#pragma omp simd reduction(+ : gsum)
+                for (int j = 0; j < W; j++) gsum += grow[j];
+                for (int c = 0; c < C; c++) {
+                    const float *r1 = in + c * plane + (size_t)r * W;
+                    const float *rows[3] = {r > 0 ? r1 - W : NULL, r1,
+                                            r < H - 1 ? r1 + W : NULL};
+                    dw_row(part + (o * C + c) * 9, grow, rows, W);
+                }
+            }
+            part[(size_t)O * C * 9 + o] = gsum;
+        }
+    }
+    /* Sum the frames in order, in double: the same bits at any thread count. */
+    for (size_t i = 0; i < per; i++) {
+        double s = 0;
+        for (int n = 0; n < N; n++) s += work[(size_t)n * per + i];
+        if (i < (size_t)O * C * 9) dw[i] += (float)s;
+        else db[i - (size_t)O * C * 9] += (float)s;
+    }
+
+    /* dx[n,c] = sum_o rot180(w[o,c]) (*) dy[n,o]: a forward convolution of
+     * dy with the flipped, transposed kernel. */
+    if (dx) {
+        float wt[CONV3X3_MAXCH * CONV3X3_MAXCH * 9];
+        for (int o = 0; o < O; o++)
+            for (int c = 0; c < C; c++)
+                for (int t = 0; t < 9; t++)
+                    wt[(c * O + o) * 9 + t] = w[(o * C + c) * 9 + (8 - t)];
+        conv_core(dx, dy, wt, NULL, N, O, C, H, W);
+    }
+}
