@@ -256,6 +256,125 @@ double ssvae_direct_error(const float *z_fit, const float *c_fit, int T_fit,
 double ssvae_chance_error(const float *c_fit, int T_fit, const float *c_eval,
                           int T_eval, int K);
 
+/* ------------------------------------------------------------------------ */
+/* The model: the encoder of Fig. 2 and a head (a prior, or the supervised    */
+/* baseline's linear D -> D layer). Parameters, gradients and the frozen     */
+/* mask are flat buffers with named pointers into them.                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ssvae_model_config {
+    int C, H, W;           /* input frames: channels, height, width */
+    int F;                 /* maps after the first convolution, default 6 */
+    int K;                 /* maps after the second, one per object; D = 2K */
+    int supervised;        /* 1: linear head on the true centres; 0: a prior */
+    ssvae_prior_kind prior;
+    double units;          /* latents given to the prior are z * units; 1 =
+                            * normalised coordinates, W = pixels */
+} ssvae_model_config;
+
+/* Defaults: 3 x 256 x 256 input, F = 6, K = 3, gaussian prior, units 1. */
+void ssvae_model_config_default(ssvae_model_config *cfg);
+
+struct ssvae_acts; /* activation buffers, private to encoder.c */
+
+typedef struct ssvae_model {
+    ssvae_model_config cfg;
+    int D;                 /* latents, 2K */
+    size_t nparams;        /* encoder + head */
+    float *params;         /* (nparams), owned */
+    float *grads;          /* (nparams), owned */
+    uint8_t *frozen;       /* (nparams), 1 = not trained; owned */
+    float *conv1_w;        /* (F, C, 3, 3) */
+    float *conv1_b;        /* (F) */
+    float *bn1_w, *bn1_b;  /* (F) gamma, beta */
+    float *conv2_w;        /* (K, F, 3, 3) */
+    float *conv2_b;        /* (K) */
+    float *bn2_w, *bn2_b;  /* (K) */
+    float *head;           /* prior: theta (nhead); supervised: weight (D, D) then bias (D) */
+    size_t nhead;
+    float *stats;          /* running statistics, owned, not trained: */
+    float *bn1_mean, *bn1_var; /* (F) */
+    float *bn2_mean, *bn2_var; /* (K) */
+    struct ssvae_acts *acts;   /* NULL until the first forward pass */
+} ssvae_model;
+
+/* Allocates the model and initialises it as PyTorch does: convolution
+ * weights and biases uniform in +-1/sqrt(fan_in), batch norm gamma 1, beta 0,
+ * running mean 0 and variance 1; the head is zero (training sets it). */
+int ssvae_model_init(ssvae_model *m, const ssvae_model_config *cfg,
+                     uint64_t seed, ssvae_error *err);
+void ssvae_model_free(ssvae_model *m);
+
+/* Encodes N frames video[idx[n]] of a (T, H, W, C) uint8 video into z (N, D).
+ * train = 1: batch statistics, running statistics updated, activations kept
+ * for ssvae_model_backward; train = 0: running statistics. N is any size
+ * (buffers grow to the largest N seen). */
+void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
+                         int N, int train, float *z);
+/* Accumulates into m->grads the gradient of the loss given dz (N, D) for the
+ * last training forward pass. */
+void ssvae_model_backward(ssvae_model *m, const float *dz);
+/* z (T, D) for every frame of a video, evaluation mode, in chunks. */
+void ssvae_model_encode(ssvae_model *m, const uint8_t *video, int T, float *z);
+
+/* Checkpoints (safetensors, PyTorch names: conv1.weight, bn1.running_mean,
+ * ...; metadata: format, version, prior, units, shapes). */
+int ssvae_model_save(const ssvae_model *m, const char *path,
+                     const ssvae_meta *extra, int nextra, ssvae_error *err);
+int ssvae_model_load(ssvae_model *m, const char *path, ssvae_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Training (SPEC section 4)                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ssvae_train_config {
+    ssvae_optim_kind optim; /* default SGD */
+    double lr;              /* default 0.005 */
+    double momentum;        /* SGD momentum, default 0 */
+    int epochs;             /* default 30 */
+    int batch;              /* pairs a batch, default 30 */
+    int offset;             /* pairs are frames (t, t + offset), default 1 */
+    uint64_t seed;          /* initialisation and shuffling, default 1 */
+    double L0;              /* gaussian: initial L; <= 0 means from the data
+                             * (RMS |z - z'| over the first batch's pairs) */
+    int learn_L;            /* gaussian: 1 learns log L, 0 holds L fixed */
+    double W0;              /* linear: W = W0 I; <= 0 means scaled so the
+                             * first batch's logits have unit spread */
+} ssvae_train_config;
+
+/* The paper's recipe: SGD, lr 0.005, 30 epochs, 30 pairs, L0 and W0 from
+ * the data, L learned. */
+void ssvae_train_config_default(ssvae_train_config *cfg);
+
+typedef struct ssvae_epoch_stats {
+    int epoch, epochs;      /* 1-based epoch just finished, of epochs */
+    double loss;            /* mean training loss over the epoch */
+    double elbo;            /* mean log B - loss (nats); 0 for supervised */
+    double log_b;           /* the ELBO's ceiling for full batches */
+    double seconds;         /* this epoch's wall time */
+    double elapsed;         /* since training started */
+} ssvae_epoch_stats;
+
+typedef void (*ssvae_progress_fn)(void *ctx, const ssvae_epoch_stats *st);
+
+typedef struct ssvae_train_result {
+    int epochs;
+    double *loss, *elbo;    /* (epochs) per-epoch means, owned */
+    double init_value;      /* the L0 or W0 scale the run started from */
+    double seconds;
+} ssvae_train_result;
+
+void ssvae_train_result_free(ssvae_train_result *r);
+
+/* Trains m on the consecutive pairs of video (T, H, W, C). centres (T, K, 2)
+ * pixels are needed only for a supervised model. progress (may be NULL) is
+ * called after every epoch. Fails (message in err) on bad configuration or
+ * when the loss becomes NaN or infinite. */
+int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
+                const uint8_t *video, int T, const float *centres,
+                ssvae_progress_fn progress, void *ctx,
+                ssvae_train_result *res, ssvae_error *err);
+
 #ifdef __cplusplus
 }
 #endif

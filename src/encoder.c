@@ -1,0 +1,236 @@
+/*
+ * encoder.c — the network of the paper's Fig. 2 and its head, as one flat
+ * parameter buffer with named pointers into it:
+ *
+ *   frames (N, H, W, C) uint8 -> x (N, C, H, W) in [0, 1]
+ *   conv 3x3 C -> F -> batch norm -> ReLU          a1 -> h1
+ *   conv 3x3 F -> K -> batch norm -> sigmoid       a2 -> s
+ *   centre of mass of each of the K maps           z (N, 2K)
+ *
+ * The head after z (a prior's parameters, or the supervised baseline's
+ * linear layer) lives in the same buffer, so the optimiser sees one array.
+ * Activations for a batch are allocated once and reused.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn.h"
+#include "ssvae.h"
+
+#define BN_MOMENTUM 0.1f
+
+/* Activation buffers for up to cap frames; sizes in comments per frame. */
+struct ssvae_acts {
+    int cap;          /* frames the buffers hold */
+    int N;            /* frames of the last training forward pass */
+    float *x;         /* (C, HW) input */
+    float *a1, *h1;   /* (F, HW) conv1 output; after batch norm and ReLU */
+    float *a2, *s;    /* (K, HW) conv2 output; after batch norm and sigmoid */
+    float *g1, *g2;   /* (F, HW), (K, HW) gradients, reused in place */
+    float *z, *mass;  /* (D), (K) */
+    float *mean1, *rstd1, *mean2, *rstd2, *var1, *var2; /* (F) or (K) */
+    float *conv_work; /* conv3x3_work_size */
+    double *bn_work;  /* batchnorm_work_size */
+};
+
+static void acts_free(struct ssvae_acts *a)
+{
+    if (!a) return;
+    free(a->x); free(a->a1); free(a->h1); free(a->a2); free(a->s);
+    free(a->g1); free(a->g2); free(a->z); free(a->mass);
+    free(a->mean1); free(a->rstd1); free(a->mean2); free(a->rstd2);
+    free(a->var1); free(a->var2); free(a->conv_work); free(a->bn_work);
+    free(a);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "ssvae: out of memory (%zu bytes)\n", n * size);
+        abort();
+    }
+    return p;
+}
+
+/* Makes sure the buffers hold N frames. */
+static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
+{
+    if (m->acts && m->acts->cap >= N) return m->acts;
+    acts_free(m->acts);
+    const ssvae_model_config *c = &m->cfg;
+    size_t hw = (size_t)c->H * c->W;
+    struct ssvae_acts *a = xcalloc(1, sizeof *a);
+    a->cap = N;
+    a->x = xcalloc((size_t)N * c->C * hw, sizeof(float));
+    a->a1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
+    a->h1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
+    a->g1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
+    a->a2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
+    a->s = xcalloc((size_t)N * c->K * hw, sizeof(float));
+    a->g2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
+    a->z = xcalloc((size_t)N * m->D, sizeof(float));
+    a->mass = xcalloc((size_t)N * c->K, sizeof(float));
+    a->mean1 = xcalloc(c->F, sizeof(float)); a->rstd1 = xcalloc(c->F, sizeof(float));
+    a->var1 = xcalloc(c->F, sizeof(float));
+    a->mean2 = xcalloc(c->K, sizeof(float)); a->rstd2 = xcalloc(c->K, sizeof(float));
+    a->var2 = xcalloc(c->K, sizeof(float));
+    size_t w1 = conv3x3_work_size(N, c->C, c->F), w2 = conv3x3_work_size(N, c->F, c->K);
+    a->conv_work = xcalloc(w1 > w2 ? w1 : w2, sizeof(float));
+    a->bn_work = xcalloc(batchnorm_work_size(N, c->F > c->K ? c->F : c->K), sizeof(double));
+    m->acts = a;
+    return a;
+}
+
+void ssvae_model_config_default(ssvae_model_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->C = 3; cfg->H = 256; cfg->W = 256;
+    cfg->F = 6; cfg->K = 3;
+    cfg->supervised = 0;
+    cfg->prior = SSVAE_PRIOR_GAUSSIAN;
+    cfg->units = 1.0;
+}
+
+int ssvae_model_init(ssvae_model *m, const ssvae_model_config *cfg,
+                     uint64_t seed, ssvae_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (cfg->C < 1 || cfg->C > CONV3X3_MAXCH)
+        return ssvae_fail(err, "channels must be 1..%d, got %d", CONV3X3_MAXCH, cfg->C);
+    if (cfg->F < 1 || cfg->F > CONV3X3_MAXCH)
+        return ssvae_fail(err, "hidden maps must be 1..%d, got %d", CONV3X3_MAXCH, cfg->F);
+    if (cfg->K < 1 || cfg->K > SSVAE_MAXBALLS)
+        return ssvae_fail(err, "maps must be 1..%d, got %d", SSVAE_MAXBALLS, cfg->K);
+    if (cfg->H < 1 || cfg->W < 1 || (int64_t)cfg->H * cfg->W > (1 << 26))
+        return ssvae_fail(err, "bad frame size %dx%d", cfg->W, cfg->H);
+    if (!(cfg->units > 0) || !isfinite(cfg->units))
+        return ssvae_fail(err, "latent units must be positive, got %g", cfg->units);
+    if (!cfg->supervised && (cfg->prior < 0 || cfg->prior >= SSVAE_PRIOR_COUNT))
+        return ssvae_fail(err, "unknown prior %d", (int)cfg->prior);
+    m->cfg = *cfg;
+    int C = cfg->C, F = cfg->F, K = cfg->K, D = 2 * K;
+    m->D = D;
+    m->nhead = cfg->supervised ? (size_t)D * D + D
+                               : (size_t)ssvae_prior_get(cfg->prior)->nparams(D);
+    size_t sizes[] = {(size_t)F * C * 9, F, F, F, (size_t)K * F * 9, K, K, K, m->nhead};
+    float **ptrs[] = {&m->conv1_w, &m->conv1_b, &m->bn1_w, &m->bn1_b, &m->conv2_w,
+                      &m->conv2_b, &m->bn2_w, &m->bn2_b, &m->head};
+    m->nparams = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) m->nparams += sizes[i];
+    m->params = xcalloc(m->nparams, sizeof(float));
+    m->grads = xcalloc(m->nparams, sizeof(float));
+    m->frozen = xcalloc(m->nparams, 1);
+    float *p = m->params;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        *ptrs[i] = p;
+        p += sizes[i];
+    }
+    m->stats = xcalloc(2 * (size_t)F + 2 * (size_t)K, sizeof(float));
+    m->bn1_mean = m->stats; m->bn1_var = m->stats + F;
+    m->bn2_mean = m->stats + 2 * F; m->bn2_var = m->stats + 2 * F + K;
+
+    /* PyTorch's defaults, so a run starts where a PyTorch user's would. */
+    ssvae_rng rng;
+    ssvae_rng_seed(&rng, seed);
+    double b1 = 1.0 / sqrt(C * 9.0), b2 = 1.0 / sqrt(F * 9.0);
+    for (int i = 0; i < F * C * 9; i++) m->conv1_w[i] = (float)(b1 * (2 * ssvae_rng_uniform(&rng) - 1));
+    for (int i = 0; i < F; i++) m->conv1_b[i] = (float)(b1 * (2 * ssvae_rng_uniform(&rng) - 1));
+    for (int i = 0; i < K * F * 9; i++) m->conv2_w[i] = (float)(b2 * (2 * ssvae_rng_uniform(&rng) - 1));
+    for (int i = 0; i < K; i++) m->conv2_b[i] = (float)(b2 * (2 * ssvae_rng_uniform(&rng) - 1));
+    for (int i = 0; i < F; i++) { m->bn1_w[i] = 1; m->bn1_var[i] = 1; }
+    for (int i = 0; i < K; i++) { m->bn2_w[i] = 1; m->bn2_var[i] = 1; }
+    return 0;
+}
+
+void ssvae_model_free(ssvae_model *m)
+{
+    free(m->params); free(m->grads); free(m->frozen); free(m->stats);
+    acts_free(m->acts);
+    memset(m, 0, sizeof *m);
+}
+
+/* x (N, C, H, W) float in [0, 1] from frames video[idx[n]] (H, W, C) uint8. */
+static void load_frames(float *x, const uint8_t *video, const int *idx, int N,
+                        int C, int H, int W)
+{
+    size_t hw = (size_t)H * W;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const uint8_t *f = video + (size_t)idx[n] * hw * C;
+        float *out = x + (size_t)n * C * hw;
+        for (size_t i = 0; i < hw; i++)
+            for (int c = 0; c < C; c++) out[c * hw + i] = f[i * C + c] * (1.0f / 255.0f);
+    }
+}
+
+void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
+                         int N, int train, float *z)
+{
+    assert(N >= 1);
+    const ssvae_model_config *c = &m->cfg;
+    struct ssvae_acts *a = acts_reserve(m, N);
+    int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
+    load_frames(a->x, video, idx, N, C, H, W);
+
+    conv3x3_forward(a->a1, a->x, m->conv1_w, m->conv1_b, N, C, F, H, W);
+    if (train) {
+        batchnorm_forward_train(a->h1, a->mean1, a->rstd1, a->var1, a->a1, m->bn1_w,
+                                m->bn1_b, a->bn_work, N, F, HW);
+        batchnorm_update_running(m->bn1_mean, m->bn1_var, a->mean1, a->var1, F, BN_MOMENTUM);
+    } else {
+        batchnorm_forward_eval(a->h1, a->a1, m->bn1_w, m->bn1_b, m->bn1_mean, m->bn1_var, N, F, HW);
+    }
+    relu_forward(a->h1, a->h1, (size_t)N * F * HW);
+
+    conv3x3_forward(a->a2, a->h1, m->conv2_w, m->conv2_b, N, F, K, H, W);
+    if (train) {
+        batchnorm_forward_train(a->s, a->mean2, a->rstd2, a->var2, a->a2, m->bn2_w,
+                                m->bn2_b, a->bn_work, N, K, HW);
+        batchnorm_update_running(m->bn2_mean, m->bn2_var, a->mean2, a->var2, K, BN_MOMENTUM);
+    } else {
+        batchnorm_forward_eval(a->s, a->a2, m->bn2_w, m->bn2_b, m->bn2_mean, m->bn2_var, N, K, HW);
+    }
+    sigmoid_forward(a->s, a->s, (size_t)N * K * HW);
+
+    com_forward(a->z, a->mass, a->s, N, K, H, W);
+    memcpy(z, a->z, (size_t)N * m->D * sizeof *z);
+    a->N = train ? N : 0;
+}
+
+void ssvae_model_backward(ssvae_model *m, const float *dz)
+{
+    struct ssvae_acts *a = m->acts;
+    assert(a && a->N > 0 && "backward needs a training forward pass");
+    const ssvae_model_config *c = &m->cfg;
+    int N = a->N, C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
+
+    com_backward(a->g2, dz, a->z, a->mass, N, K, H, W);
+    sigmoid_backward(a->g2, a->g2, a->s, (size_t)N * K * HW);
+    batchnorm_backward(a->g2, m->grads + (m->bn2_w - m->params), m->grads + (m->bn2_b - m->params),
+                       a->g2, a->a2, a->mean2, a->rstd2, m->bn2_w, a->bn_work, N, K, HW);
+    conv3x3_backward(a->g1, m->grads + (m->conv2_w - m->params), m->grads + (m->conv2_b - m->params),
+                     a->g2, a->h1, m->conv2_w, a->conv_work, N, F, K, H, W);
+    relu_backward(a->g1, a->g1, a->h1, (size_t)N * F * HW);
+    batchnorm_backward(a->g1, m->grads + (m->bn1_w - m->params), m->grads + (m->bn1_b - m->params),
+                       a->g1, a->a1, a->mean1, a->rstd1, m->bn1_w, a->bn_work, N, F, HW);
+    conv3x3_backward(NULL, m->grads + (m->conv1_w - m->params), m->grads + (m->conv1_b - m->params),
+                     a->g1, a->x, m->conv1_w, a->conv_work, N, C, F, H, W);
+}
+
+/* Frames encoded per evaluation chunk: enough to keep the threads busy,
+ * few enough that activations stay small. */
+#define ENCODE_CHUNK 64
+
+void ssvae_model_encode(ssvae_model *m, const uint8_t *video, int T, float *z)
+{
+    int idx[ENCODE_CHUNK];
+    for (int t0 = 0; t0 < T; t0 += ENCODE_CHUNK) {
+        int n = T - t0 < ENCODE_CHUNK ? T - t0 : ENCODE_CHUNK;
+        for (int i = 0; i < n; i++) idx[i] = t0 + i;
+        ssvae_model_forward(m, video, idx, n, 0, z + (size_t)t0 * m->D);
+    }
+}

@@ -1,0 +1,260 @@
+/*
+ * train.c — the training loop of SPEC section 4: each epoch a fresh shuffle
+ * of all consecutive pairs (t, t + offset), batches of B pairs whose 2B
+ * frames go through the encoder (and its batch norm) together, and one
+ * optimiser step per batch on
+ *   a prior:      the InfoNCE loss, s_ij = log f(z_i, z'_j), negatives from
+ *                 the other pairs of the batch;
+ *   supervised:   mean squared error of a linear D -> D head on the true
+ *                 centres (normalised), on all 2B frames.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/nn.h"
+#include "ssvae.h"
+
+void ssvae_train_config_default(ssvae_train_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->optim = SSVAE_SGD;
+    cfg->lr = 0.005;
+    cfg->momentum = 0.0;
+    cfg->epochs = 30;
+    cfg->batch = 30;
+    cfg->offset = 1;
+    cfg->seed = 1;
+    cfg->L0 = 0;      /* from the data */
+    cfg->learn_L = 1;
+    cfg->W0 = 0;      /* unit spread */
+}
+
+void ssvae_train_result_free(ssvae_train_result *r)
+{
+    free(r->loss);
+    free(r->elbo);
+    memset(r, 0, sizeof *r);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* Scratch for one batch, allocated once per training run. */
+typedef struct batch_bufs {
+    int *idx;        /* (2B) frame indices: bases, then targets */
+    float *z, *dz;   /* (2B, D) latents and their gradient */
+    float *zu, *dzu; /* (2B, D) latents in the prior's units */
+    float *s, *ds;   /* (B, B) logits */
+    float *y, *yhat, *dy; /* (2B, D) supervised targets and predictions */
+} batch_bufs;
+
+static void bufs_free(batch_bufs *b)
+{
+    free(b->idx); free(b->z); free(b->dz); free(b->zu); free(b->dzu);
+    free(b->s); free(b->ds); free(b->y); free(b->yhat); free(b->dy);
+}
+
+/* Loss of one batch of B pairs; accumulates the gradient into m->grads. */
+static double prior_step(ssvae_model *m, const batch_bufs *b, int B)
+{
+    const ssvae_prior_ops *prior = ssvae_prior_get(m->cfg.prior);
+    int D = m->D;
+    size_t n = (size_t)2 * B * D;
+    float units = (float)m->cfg.units;
+    for (size_t i = 0; i < n; i++) b->zu[i] = b->z[i] * units;
+    prior->logits(b->s, m->head, b->zu, b->zu + (size_t)B * D, B, D);
+    double loss = ssvae_infonce(b->ds, b->s, B);
+    memset(b->dzu, 0, n * sizeof *b->dzu);
+    prior->logits_backward(b->dzu, b->dzu + (size_t)B * D, m->grads + (m->head - m->params),
+                           b->ds, m->head, b->zu, b->zu + (size_t)B * D, B, D);
+    for (size_t i = 0; i < n; i++) b->dz[i] = b->dzu[i] * units;
+    return loss;
+}
+
+// loss = mean_{n,d} (z W^T + b - y)^2
+static double supervised_step(ssvae_model *m, const batch_bufs *b, int N,
+                              const float *centres)
+{
+    int D = m->D, K = m->cfg.K;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < K; k++) {
+            const float *c = centres + ((size_t)b->idx[i] * K + k) * 2;
+            b->y[i * D + 2 * k] = c[0] / m->cfg.W;
+            b->y[i * D + 2 * k + 1] = c[1] / m->cfg.H;
+        }
+    float *w = m->head, *bias = m->head + (size_t)D * D;
+    linear_forward(b->yhat, b->z, w, bias, N, D, D);
+    double loss = 0;
+    for (int i = 0; i < N * D; i++) {
+        double e = (double)b->yhat[i] - b->y[i];
+        loss += e * e;
+        b->dy[i] = (float)(2 * e / (N * D));
+    }
+    float *gw = m->grads + (m->head - m->params);
+    linear_backward(b->dz, gw, gw + (size_t)D * D, b->dy, b->z, w, N, D, D);
+    return loss / (N * D);
+}
+
+/* Fills b->idx with pairs pairs[first .. first + B) and returns 2B. */
+static int fill_batch(batch_bufs *b, const int *pairs, int first, int B, int offset)
+{
+    for (int i = 0; i < B; i++) {
+        b->idx[i] = pairs[first + i];
+        b->idx[B + i] = pairs[first + i] + offset;
+    }
+    return 2 * B;
+}
+
+/* Sets the head's starting point (SPEC section 3: start where the loss has
+ * a gradient) from z of the first batch, and returns the scale chosen:
+ *   gaussian: L0 = sqrt(mean_i |z_i - z'_i|^2) in the prior's units, unless
+ *             cfg->L0 > 0 gives it;
+ *   linear:   W = a I with a = 1 / std_ij(s_ij - mean_j s_ij) at W = I (the
+ *             logits' spread that the softmax sees is 1), unless cfg->W0 > 0;
+ *   other priors keep the zero start the model gives them;
+ *   supervised: PyTorch's nn.Linear initialisation. */
+static double init_head(ssvae_model *m, const ssvae_train_config *cfg,
+                        const batch_bufs *b, int B, ssvae_rng *rng)
+{
+    int D = m->D;
+    if (m->cfg.supervised) {
+        double bound = 1.0 / sqrt((double)D);
+        for (size_t i = 0; i < m->nhead; i++) m->head[i] = (float)(bound * (2 * ssvae_rng_uniform(rng) - 1));
+        return bound;
+    }
+    const float *z = b->z, *zp = b->z + (size_t)B * D;
+    double u = m->cfg.units;
+    if (m->cfg.prior == SSVAE_PRIOR_GAUSSIAN) {
+        double L = cfg->L0;
+        if (!(L > 0)) {
+            double ss = 0;
+            for (int i = 0; i < B * D; i++) ss += u * u * ((double)z[i] - zp[i]) * ((double)z[i] - zp[i]);
+            L = sqrt(ss / B);
+            if (!(L > 0)) L = 1e-6; /* identical frames: any small L */
+        }
+        m->head[0] = (float)log(L);
+        return L;
+    }
+    if (m->cfg.prior == SSVAE_PRIOR_LINEAR) {
+        double a = cfg->W0;
+        if (!(a > 0)) {
+            double s1 = 0, s2 = 0;
+            for (int i = 0; i < B; i++) {
+                double row[4096], mean = 0;
+                for (int j = 0; j < B; j++) {
+                    double dot = 0;
+                    for (int d = 0; d < D; d++) dot += u * u * (double)z[i * D + d] * zp[j * D + d];
+                    row[j] = dot;
+                    mean += dot / B;
+                }
+                for (int j = 0; j < B; j++) {
+                    s1 += row[j] - mean;
+                    s2 += (row[j] - mean) * (row[j] - mean);
+                }
+            }
+            double var = s2 / (B * B) - (s1 / (B * B)) * (s1 / (B * B));
+            a = var > 0 ? 1.0 / sqrt(var) : 1.0;
+        }
+        for (int i = 0; i < D; i++)
+            for (int j = 0; j < D; j++) m->head[i * D + j] = i == j ? (float)a : 0.0f;
+        return a;
+    }
+    return 0;
+}
+
+int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
+                const uint8_t *video, int T, const float *centres,
+                ssvae_progress_fn progress, void *ctx,
+                ssvae_train_result *res, ssvae_error *err)
+{
+    memset(res, 0, sizeof *res);
+    int off = cfg->offset, npairs = T - cfg->offset, B = cfg->batch, D = m->D;
+    if (cfg->epochs < 0) return ssvae_fail(err, "epochs must be >= 0, got %d", cfg->epochs);
+    if (off < 1) return ssvae_fail(err, "offset must be >= 1, got %d", off);
+    if (B < 2 || B > 4096) return ssvae_fail(err, "batch must be 2..4096 pairs, got %d", B);
+    if (npairs < 2) return ssvae_fail(err, "need at least %d frames for offset %d, got %d", off + 2, off, T);
+    if (B > npairs) B = npairs;
+    if (!(cfg->lr > 0) || !isfinite(cfg->lr)) return ssvae_fail(err, "learning rate must be positive, got %g", cfg->lr);
+    if (m->cfg.supervised && !centres) return ssvae_fail(err, "supervised training needs the true centres");
+
+    batch_bufs b = {0};
+    size_t nz = (size_t)2 * B * D;
+    b.idx = malloc(2 * (size_t)B * sizeof *b.idx);
+    b.z = malloc(nz * sizeof(float)); b.dz = malloc(nz * sizeof(float));
+    b.zu = malloc(nz * sizeof(float)); b.dzu = malloc(nz * sizeof(float));
+    b.y = malloc(nz * sizeof(float)); b.yhat = malloc(nz * sizeof(float)); b.dy = malloc(nz * sizeof(float));
+    b.s = malloc((size_t)B * B * sizeof(float)); b.ds = malloc((size_t)B * B * sizeof(float));
+    int *pairs = malloc((size_t)npairs * sizeof *pairs);
+    res->loss = calloc(cfg->epochs + 1, sizeof(double));
+    res->elbo = calloc(cfg->epochs + 1, sizeof(double));
+    ssvae_optim opt;
+    ssvae_optim_init(&opt, cfg->optim, cfg->lr, m->nparams);
+    opt.momentum = cfg->momentum;
+
+    /* Shuffling has its own stream, so changing the head's initialisation
+     * does not change the order of the batches. */
+    ssvae_rng shuffle_rng, head_rng;
+    ssvae_rng_seed(&shuffle_rng, cfg->seed ^ 0x53485546464c45ULL);
+    ssvae_rng_seed(&head_rng, cfg->seed ^ 0x48454144ULL);
+    for (int i = 0; i < npairs; i++) pairs[i] = i;
+
+    /* The first batch of the first epoch sets the head's scale. Its
+     * forward pass must not count towards the running statistics. */
+    ssvae_rng_shuffle(&shuffle_rng, pairs, npairs);
+    size_t nstats = 2 * (size_t)m->cfg.F + 2 * (size_t)m->cfg.K;
+    float *keep = malloc(nstats * sizeof *keep);
+    memcpy(keep, m->stats, nstats * sizeof *keep);
+    ssvae_model_forward(m, video, b.idx, fill_batch(&b, pairs, 0, B, off), 1, b.z);
+    memcpy(m->stats, keep, nstats * sizeof *keep);
+    free(keep);
+    res->init_value = init_head(m, cfg, &b, B, &head_rng);
+
+    memset(m->frozen, 0, m->nparams);
+    if (!m->cfg.supervised && m->cfg.prior == SSVAE_PRIOR_GAUSSIAN && !cfg->learn_L)
+        m->frozen[m->head - m->params] = 1;
+
+    int status = 0;
+    double t_start = now();
+    for (int epoch = 1; epoch <= cfg->epochs && status == 0; epoch++) {
+        double t0 = now(), sum_loss = 0, sum_elbo = 0;
+        int steps = 0;
+        if (epoch > 1) ssvae_rng_shuffle(&shuffle_rng, pairs, npairs);
+        for (int first = 0; first + 2 <= npairs; first += B) {
+            int nb = npairs - first < B ? npairs - first : B; /* last batch may be short */
+            int N = fill_batch(&b, pairs, first, nb, off);
+            ssvae_model_forward(m, video, b.idx, N, 1, b.z);
+            double loss = m->cfg.supervised ? supervised_step(m, &b, N, centres)
+                                            : prior_step(m, &b, nb);
+            if (!isfinite(loss)) {
+                status = ssvae_fail(err, "the loss became %s at epoch %d, step %d: "
+                                    "lower the learning rate", isnan(loss) ? "NaN" : "infinite",
+                                    epoch, steps + 1);
+                break;
+            }
+            ssvae_model_backward(m, b.dz);
+            ssvae_optim_step(&opt, m->params, m->grads, m->frozen);
+            memset(m->grads, 0, m->nparams * sizeof *m->grads);
+            sum_loss += loss;
+            sum_elbo += m->cfg.supervised ? 0.0 : log((double)nb) - loss;
+            steps++;
+        }
+        if (status) break;
+        ssvae_epoch_stats st = {epoch, cfg->epochs, sum_loss / steps, sum_elbo / steps,
+                                log((double)B), now() - t0, now() - t_start};
+        res->loss[epoch - 1] = st.loss;
+        res->elbo[epoch - 1] = st.elbo;
+        res->epochs = epoch;
+        if (progress) progress(ctx, &st);
+    }
+    res->seconds = now() - t_start;
+    ssvae_optim_free(&opt);
+    bufs_free(&b);
+    free(pairs);
+    return status;
+}
