@@ -230,7 +230,8 @@ typedef struct ssvae_probe {
 } ssvae_probe;
 
 /* Least squares with a bias from x (T, D) to y (T, P), in double precision
- * (Householder QR on standardised columns). Fails only if T < D + 1. A
+ * (Householder QR on standardised columns). Fails if T < D + 1 or if x or
+ * y holds a NaN or an infinity. A
  * rank-deficient x is handled with the minimum-norm solution of the
  * well-determined part (constant columns get zero weight). */
 int ssvae_probe_fit(ssvae_probe *probe, const float *x, const float *y,
@@ -374,6 +375,26 @@ int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
                 const uint8_t *video, int T, const float *centres,
                 ssvae_progress_fn progress, void *ctx,
                 ssvae_train_result *res, ssvae_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Evaluation of a trained encoder (SPEC section 4)                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ssvae_eval {
+    double probe_train, probe_test;   /* linear probe, mean px per ball and frame */
+    double direct_train, direct_test; /* maps read as positions, px */
+    double chance_test;               /* predicting the training mean, px */
+    int perm[SSVAE_MAXBALLS];         /* map k -> ball perm[k] (direct error) */
+} ssvae_eval;
+
+/* Encodes both videos (T, H, W, C) with m (evaluation mode), fits the probe
+ * and the pairing on the training video and scores both. z_train (T_train,
+ * D) and z_test (T_test, D) receive the latents if not NULL. */
+int ssvae_evaluate(ssvae_model *m, const uint8_t *train_video,
+                   const float *train_centres, int T_train,
+                   const uint8_t *test_video, const float *test_centres,
+                   int T_test, float *z_train, float *z_test, ssvae_eval *out,
+                   ssvae_error *err);
 
 #ifdef __cplusplus
 }

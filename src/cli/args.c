@@ -1,0 +1,121 @@
+/*
+ * args.c — the flag parser every subcommand uses, its --help text, and the
+ * one-line errors of bad usage (exit status 2).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cli_error(const char *cmd, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ssvae %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
+}
+
+static void print_default(const cli_flag *f)
+{
+    switch (f->type) {
+    /* negative numbers mean "taken from the preset", said in the help */
+    case FLAG_INT:
+        if (*(int *)f->value >= 0) printf(" (default %d)", *(int *)f->value);
+        break;
+    case FLAG_U64: printf(" (default %llu)", (unsigned long long)*(uint64_t *)f->value); break;
+    case FLAG_DOUBLE:
+        if (*(double *)f->value >= 0) printf(" (default %g)", *(double *)f->value);
+        break;
+    case FLAG_STRING:
+        if (*(const char **)f->value) printf(" (default %s)", *(const char **)f->value);
+        break;
+    case FLAG_BOOL: break;
+    }
+}
+
+static void print_help(const char *cmd, const char *summary, const cli_flag *flags)
+{
+    printf("usage: ssvae %s [flags]\n\n%s\n\nflags:\n", cmd, summary);
+    for (const cli_flag *f = flags; f->name; f++) {
+        const char *arg = f->type == FLAG_BOOL ? "" : f->type == FLAG_STRING ? " S" :
+                          f->type == FLAG_DOUBLE ? " X" : " N";
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", f->name, arg);
+        printf("  %-22s %s", left, f->help);
+        print_default(f);
+        putchar('\n');
+    }
+    printf("  %-22s %s\n", "--help", "show this text");
+}
+
+/* Parses one value; returns 0 or 2 after printing the error. */
+static int set_value(const char *cmd, const cli_flag *f, const char *text)
+{
+    char *end = NULL;
+    errno = 0;
+    int ranged = f->min <= f->max;
+    if (f->type == FLAG_STRING) {
+        *(const char **)f->value = text;
+        return 0;
+    }
+    if (f->type == FLAG_DOUBLE) {
+        double v = strtod(text, &end);
+        if (end == text || *end || errno || !isfinite(v))
+            return cli_error(cmd, 2, "--%s: '%s' is not a number", f->name, text);
+        if (ranged && (v < f->min || v > f->max))
+            return cli_error(cmd, 2, "--%s: %g is out of range [%g, %g]", f->name, v, f->min, f->max);
+        *(double *)f->value = v;
+        return 0;
+    }
+    if (text[0] == '-' && f->type == FLAG_U64)
+        return cli_error(cmd, 2, "--%s: '%s' must not be negative", f->name, text);
+    long long v = strtoll(text, &end, 10);
+    unsigned long long u = f->type == FLAG_U64 ? strtoull(text, &end, 10) : 0;
+    if (end == text || *end || errno)
+        return cli_error(cmd, 2, "--%s: '%s' is not an integer", f->name, text);
+    if (f->type == FLAG_INT) {
+        if (ranged && (v < f->min || v > f->max))
+            return cli_error(cmd, 2, "--%s: %lld is out of range [%.0f, %.0f]", f->name, v, f->min, f->max);
+        *(int *)f->value = (int)v;
+    } else {
+        *(uint64_t *)f->value = u;
+    }
+    return 0;
+}
+
+int cli_parse(const char *cmd, const char *summary, const cli_flag *flags,
+              int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_help(cmd, summary, flags);
+            return -1;
+        }
+        if (strncmp(a, "--", 2))
+            return cli_error(cmd, 2, "unexpected argument '%s' (see ssvae %s --help)", a, cmd);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_flag *f = flags;
+        while (f->name && (strlen(f->name) != len || strncmp(f->name, name, len))) f++;
+        if (!f->name)
+            return cli_error(cmd, 2, "unknown flag '--%.*s' (see ssvae %s --help)", (int)len, name, cmd);
+        if (f->type == FLAG_BOOL) {
+            if (eq) return cli_error(cmd, 2, "--%s takes no value", f->name);
+            *(int *)f->value = 1;
+            continue;
+        }
+        const char *text = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!text) return cli_error(cmd, 2, "--%s needs a value", f->name);
+        int rc = set_value(cmd, f, text);
+        if (rc) return rc;
+    }
+    return 0;
+}

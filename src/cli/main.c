@@ -1,0 +1,52 @@
+/*
+ * main.c — the ssvae program: a table of subcommands, each with --help.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"demo", cmd_demo, "the paper's experiment end to end: data, three trainings, probes, table"},
+    {"generate", cmd_generate, "write a moving-balls video (frames.npy, centres.npy)"},
+    {"train", cmd_train, "train an encoder with a prior (or the supervised baseline)"},
+    {"probe", cmd_probe, "score a trained encoder: linear probe, direct error, chance"},
+    {"encode", cmd_encode, "write the latents of a video as .npy"},
+    {"sweep", cmd_sweep, "many settings x seeds: when do the maps find the balls?"},
+    {"theory", cmd_theory, "check the paper's identities on Gaussian problems"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "ssvae %s: self-supervised learning as variational inference\n\n"
+                 "usage: ssvae COMMAND [flags]   (ssvae COMMAND --help for its flags)\n\ncommands:\n",
+            SSVAE_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("ssvae %s\n", SSVAE_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ssvae: unknown command '%s' (see ssvae --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,62 @@
+/*
+ * evaluate.c — scores a trained encoder the way SPEC section 4 asks: the
+ * linear probe (fitted on the training video, scored on both), the direct
+ * error (each map's centre of mass read as a ball, the pairing chosen on the
+ * training video) and the chance level. The probe alone cannot tell a
+ * trained encoder from an untrained one; the direct error can.
+ */
+#include <stdlib.h>
+
+#include "ssvae.h"
+
+int ssvae_evaluate(ssvae_model *m, const uint8_t *train_video,
+                   const float *train_centres, int T_train,
+                   const uint8_t *test_video, const float *test_centres,
+                   int T_test, float *z_train, float *z_test, ssvae_eval *out,
+                   ssvae_error *err)
+{
+    int D = m->D, K = m->cfg.K, W = m->cfg.W, H = m->cfg.H;
+    float *ztr = malloc((size_t)T_train * D * sizeof *ztr);
+    float *zte = malloc((size_t)T_test * D * sizeof *zte);
+    float *yhat = malloc((size_t)(T_train > T_test ? T_train : T_test) * D * sizeof *yhat);
+    ssvae_probe probe = {0};
+    int rc = -1;
+    if (!ztr || !zte || !yhat) {
+        ssvae_fail(err, "out of memory encoding %d + %d frames", T_train, T_test);
+        goto done;
+    }
+    ssvae_model_encode(m, train_video, T_train, ztr);
+    ssvae_model_encode(m, test_video, T_test, zte);
+    /* The probe works in normalised coordinates; distances are scaled to px. */
+    float *ytr = malloc((size_t)T_train * D * sizeof *ytr), *yte = malloc((size_t)T_test * D * sizeof *yte);
+    for (int t = 0; t < T_train * K; t++) {
+        ytr[2 * t] = train_centres[2 * t] / W;
+        ytr[2 * t + 1] = train_centres[2 * t + 1] / H;
+    }
+    for (int t = 0; t < T_test * K; t++) {
+        yte[2 * t] = test_centres[2 * t] / W;
+        yte[2 * t + 1] = test_centres[2 * t + 1] / H;
+    }
+    if (ssvae_probe_fit(&probe, ztr, ytr, T_train, D, D, err) == 0) {
+        ssvae_probe_apply(&probe, ztr, T_train, yhat);
+        out->probe_train = ssvae_mean_distance(yhat, ytr, T_train, K, W, H);
+        ssvae_probe_apply(&probe, zte, T_test, yhat);
+        out->probe_test = ssvae_mean_distance(yhat, yte, T_test, K, W, H);
+        out->direct_train = ssvae_direct_error(ztr, train_centres, T_train, ztr, train_centres,
+                                               T_train, K, W, H, out->perm);
+        out->direct_test = ssvae_direct_error(ztr, train_centres, T_train, zte, test_centres,
+                                              T_test, K, W, H, out->perm);
+        out->chance_test = ssvae_chance_error(train_centres, T_train, test_centres, T_test, K);
+        rc = 0;
+    }
+    free(ytr);
+    free(yte);
+    if (rc == 0 && z_train) for (size_t i = 0; i < (size_t)T_train * D; i++) z_train[i] = ztr[i];
+    if (rc == 0 && z_test) for (size_t i = 0; i < (size_t)T_test * D; i++) z_test[i] = zte[i];
+done:
+    ssvae_probe_free(&probe);
+    free(ztr);
+    free(zte);
+    free(yhat);
+    return rc;
+}
