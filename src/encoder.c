@@ -33,7 +33,7 @@ struct ssvae_acts {
     float *z, *mass;  /* (D), (K) */
     float *mean1, *rstd1, *mean2, *rstd2, *var1, *var2; /* (F) or (K) */
     float *conv_work; /* conv3x3_work_size */
-    double *bn_work;  /* batchnorm_work_size */
+    double *bn_work;  /* batch statistics and the fused backward's sums */
 };
 
 static void acts_free(struct ssvae_acts *a)
@@ -80,7 +80,9 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     a->var2 = xcalloc(c->K, sizeof(float));
     size_t w1 = conv3x3_work_size(N, c->C, c->F), w2 = conv3x3_work_size(N, c->F, c->K);
     a->conv_work = xcalloc(w1 > w2 ? w1 : w2, sizeof(float));
-    a->bn_work = xcalloc(batchnorm_work_size(N, c->F > c->K ? c->F : c->K), sizeof(double));
+    int fk = c->F > c->K ? c->F : c->K;
+    size_t b1 = batchnorm_stats_size(N, fk), b2 = fused_backward_work_size(N, fk);
+    a->bn_work = xcalloc(b1 > b2 ? b1 : b2, sizeof(double));
     m->acts = a;
     return a;
 }
@@ -176,27 +178,31 @@ void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
     int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
     load_frames(a->x, video, idx, N, C, H, W);
 
-    conv3x3_forward(a->a1, a->x, m->conv1_w, m->conv1_b, N, C, F, H, W);
+    /* The fused kernels of nn/fused.c: conv + batch statistics, batch norm +
+     * ReLU, batch norm + sigmoid + centre of mass (each the composition of
+     * the plain layers up to float rounding). */
+    float scale[CONV3X3_MAXCH], shift[CONV3X3_MAXCH];
     if (train) {
-        batchnorm_forward_train(a->h1, a->mean1, a->rstd1, a->var1, a->a1, m->bn1_w,
-                                m->bn1_b, a->bn_work, N, F, HW);
+        conv3x3_forward_stats(a->a1, a->bn_work, a->x, m->conv1_w, m->conv1_b, N, C, F, H, W);
+        batchnorm_stats_finish(a->mean1, a->rstd1, a->var1, a->bn_work, N, F, HW);
         batchnorm_update_running(m->bn1_mean, m->bn1_var, a->mean1, a->var1, F, BN_MOMENTUM);
+        batchnorm_affine(scale, shift, a->mean1, a->rstd1, m->bn1_w, m->bn1_b, F);
     } else {
-        batchnorm_forward_eval(a->h1, a->a1, m->bn1_w, m->bn1_b, m->bn1_mean, m->bn1_var, N, F, HW);
+        conv3x3_forward(a->a1, a->x, m->conv1_w, m->conv1_b, N, C, F, H, W);
+        batchnorm_affine_eval(scale, shift, m->bn1_w, m->bn1_b, m->bn1_mean, m->bn1_var, F);
     }
-    relu_forward(a->h1, a->h1, (size_t)N * F * HW);
+    bn_relu_forward(a->h1, a->a1, scale, shift, N, F, HW);
 
-    conv3x3_forward(a->a2, a->h1, m->conv2_w, m->conv2_b, N, F, K, H, W);
     if (train) {
-        batchnorm_forward_train(a->s, a->mean2, a->rstd2, a->var2, a->a2, m->bn2_w,
-                                m->bn2_b, a->bn_work, N, K, HW);
+        conv3x3_forward_stats(a->a2, a->bn_work, a->h1, m->conv2_w, m->conv2_b, N, F, K, H, W);
+        batchnorm_stats_finish(a->mean2, a->rstd2, a->var2, a->bn_work, N, K, HW);
         batchnorm_update_running(m->bn2_mean, m->bn2_var, a->mean2, a->var2, K, BN_MOMENTUM);
+        batchnorm_affine(scale, shift, a->mean2, a->rstd2, m->bn2_w, m->bn2_b, K);
     } else {
-        batchnorm_forward_eval(a->s, a->a2, m->bn2_w, m->bn2_b, m->bn2_mean, m->bn2_var, N, K, HW);
+        conv3x3_forward(a->a2, a->h1, m->conv2_w, m->conv2_b, N, F, K, H, W);
+        batchnorm_affine_eval(scale, shift, m->bn2_w, m->bn2_b, m->bn2_mean, m->bn2_var, K);
     }
-    sigmoid_forward(a->s, a->s, (size_t)N * K * HW);
-
-    com_forward(a->z, a->mass, a->s, N, K, H, W);
+    bn_sigmoid_com_forward(a->s, a->z, a->mass, a->a2, scale, shift, N, K, H, W);
     memcpy(z, a->z, (size_t)N * m->D * sizeof *z);
     a->N = train ? N : 0;
 }
@@ -208,15 +214,13 @@ void ssvae_model_backward(ssvae_model *m, const float *dz)
     const ssvae_model_config *c = &m->cfg;
     int N = a->N, C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
 
-    com_backward(a->g2, dz, a->z, a->mass, N, K, H, W);
-    sigmoid_backward(a->g2, a->g2, a->s, (size_t)N * K * HW);
-    batchnorm_backward(a->g2, m->grads + (m->bn2_w - m->params), m->grads + (m->bn2_b - m->params),
-                       a->g2, a->a2, a->mean2, a->rstd2, m->bn2_w, a->bn_work, N, K, HW);
+    com_sigmoid_bn_backward(a->g2, m->grads + (m->bn2_w - m->params),
+                            m->grads + (m->bn2_b - m->params), dz, a->z, a->mass, a->s,
+                            a->a2, a->mean2, a->rstd2, m->bn2_w, a->bn_work, N, K, H, W);
     conv3x3_backward(a->g1, m->grads + (m->conv2_w - m->params), m->grads + (m->conv2_b - m->params),
                      a->g2, a->h1, m->conv2_w, a->conv_work, N, F, K, H, W);
-    relu_backward(a->g1, a->g1, a->h1, (size_t)N * F * HW);
-    batchnorm_backward(a->g1, m->grads + (m->bn1_w - m->params), m->grads + (m->bn1_b - m->params),
-                       a->g1, a->a1, a->mean1, a->rstd1, m->bn1_w, a->bn_work, N, F, HW);
+    relu_bn_backward(a->g1, m->grads + (m->bn1_w - m->params), m->grads + (m->bn1_b - m->params),
+                     a->g1, a->h1, a->a1, a->mean1, a->rstd1, m->bn1_w, a->bn_work, N, F, HW);
     conv3x3_backward(NULL, m->grads + (m->conv1_w - m->params), m->grads + (m->conv1_b - m->params),
                      a->g1, a->x, m->conv1_w, a->conv_work, N, C, F, H, W);
 }

@@ -14,7 +14,7 @@
 
 /* out[x] += sum_{dy,dx in -1..1} k[(dy+1)*3 + dx+1] * row_dy[x + dx] for one
  * row. r0 / r2 are the rows above / below, NULL outside the image. */
-static void conv_row(float *restrict out, const float *r0, const float *r1,
+void conv3x3_row(float *restrict out, const float *r0, const float *r1,
                      const float *r2, const float *k, int W)
 {
     float k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5],
@@ -38,34 +38,115 @@ static void conv_row(float *restrict out, const float *r0, const float *r1,
               k6 * r2[e - 1] + k7 * r2[e];
 }
 
-/* y[n,o] = b[o] + sum_c w[o,c] (*) x[n,c]; b may be NULL (zero bias). */
-static void conv_core(float *y, const float *x, const float *w, const float *b,
-                      int N, int C, int O, int H, int W)
+/* One pixel x of out against the three rows with kernel k, zero outside
+ * columns 0..W-1 (the edge columns of conv3x3_row3). */
+static float conv_pixel(const float *r0, const float *r1, const float *r2,
+                        const float *k, int x, int W)
+{
+    float s = 0;
+    for (int dx = -1; dx <= 1; dx++) {
+        int j = x + dx;
+        if (j < 0 || j >= W) continue;
+        s += k[dx + 1] * r0[j] + k[dx + 4] * r1[j] + k[dx + 7] * r2[j];
+    }
+    return s;
+}
+
+/* conv3x3_row for three output rows at once, sharing the loads of the
+ * input rows: 27 FMAs for 9 loads, where one output row does 9 for 9. */
+static void conv_row3(float *restrict o0, float *restrict o1,
+                      float *restrict o2, const float *r0, const float *r1,
+                      const float *r2, const float *ka, const float *kb,
+                      const float *kc, int W)
+{
+    float k[3][9];
+    for (int t = 0; t < 9; t++) { k[0][t] = ka[t]; k[1][t] = kb[t]; k[2][t] = kc[t]; }
+    if (!r0) { r0 = r1; for (int i = 0; i < 3; i++) k[i][0] = k[i][1] = k[i][2] = 0.0f; }
+    if (!r2) { r2 = r1; for (int i = 0; i < 3; i++) k[i][6] = k[i][7] = k[i][8] = 0.0f; }
+    o0[0] += conv_pixel(r0, r1, r2, k[0], 0, W);
+    o1[0] += conv_pixel(r0, r1, r2, k[1], 0, W);
+    o2[0] += conv_pixel(r0, r1, r2, k[2], 0, W);
+    if (W == 1) return;
+    float a0 = k[0][0], a1 = k[0][1], a2 = k[0][2], a3 = k[0][3], a4 = k[0][4],
+          a5 = k[0][5], a6 = k[0][6], a7 = k[0][7], a8 = k[0][8];
+    float b0 = k[1][0], b1 = k[1][1], b2 = k[1][2], b3 = k[1][3], b4 = k[1][4],
+          b5 = k[1][5], b6 = k[1][6], b7 = k[1][7], b8 = k[1][8];
+    float c0 = k[2][0], c1 = k[2][1], c2 = k[2][2], c3 = k[2][3], c4 = k[2][4],
+          c5 = k[2][5], c6 = k[2][6], c7 = k[2][7], c8 = k[2][8];
+    for (int x = 1; x < W - 1; x++) {
+        float u0 = r0[x - 1], u1 = r0[x], u2 = r0[x + 1];
+        float v0 = r1[x - 1], v1 = r1[x], v2 = r1[x + 1];
+        float w0 = r2[x - 1], w1 = r2[x], w2 = r2[x + 1];
+        o0[x] += a0 * u0 + a1 * u1 + a2 * u2 + a3 * v0 + a4 * v1 + a5 * v2 +
+                 a6 * w0 + a7 * w1 + a8 * w2;
+        o1[x] += b0 * u0 + b1 * u1 + b2 * u2 + b3 * v0 + b4 * v1 + b5 * v2 +
+                 b6 * w0 + b7 * w1 + b8 * w2;
+        o2[x] += c0 * u0 + c1 * u1 + c2 * u2 + c3 * v0 + c4 * v1 + c5 * v2 +
+                 c6 * w0 + c7 * w1 + c8 * w2;
+    }
+    o0[W - 1] += conv_pixel(r0, r1, r2, k[0], W - 1, W);
+    o1[W - 1] += conv_pixel(r0, r1, r2, k[1], W - 1, W);
+    o2[W - 1] += conv_pixel(r0, r1, r2, k[2], W - 1, W);
+}
+
+/* y[n,o] = b[o] + sum_c w[o,c] (*) x[n,c]; b may be NULL (zero bias).
+ * Output channels go in groups of three (conv_row3) where O allows, one at
+ * a time otherwise. With stats (not NULL), each output row's batch
+ * statistics are added to its plane's (batchnorm_row_stats) while the row
+ * is still in L1. */
+static void conv_core(float *y, double *stats, const float *x, const float *w,
+                      const float *b, int N, int C, int O, int H, int W)
 {
     size_t plane = (size_t)H * W;
+    int G = O % 3 == 0 ? 3 : 1, groups = O / G;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < N; n++) {
-        for (int o = 0; o < O; o++) {
+        for (int grp = 0; grp < groups; grp++) {
+            int o = grp * G;
             float *out = y + ((size_t)n * O + o) * plane;
             const float *in = x + (size_t)n * C * plane;
+            if (stats)
+                for (int g = 0; g < G; g++) {
+                    double *st = stats + 3 * ((size_t)n * O + o + g);
+                    st[0] = st[1] = st[2] = 0;
+                }
             for (int r = 0; r < H; r++) {
+                for (int g = 0; g < G; g++) {
+                    float *orow = out + g * plane + (size_t)r * W;
+                    float bias = b ? b[o + g] : 0.0f;
+                    for (int j = 0; j < W; j++) orow[j] = bias;
+                }
                 float *orow = out + (size_t)r * W;
-                float bias = b ? b[o] : 0.0f;
-                for (int j = 0; j < W; j++) orow[j] = bias;
                 for (int c = 0; c < C; c++) {
                     const float *r1 = in + c * plane + (size_t)r * W;
-                    conv_row(orow, r > 0 ? r1 - W : NULL, r1,
-                             r < H - 1 ? r1 + W : NULL, w + (o * C + c) * 9, W);
+                    const float *r0 = r > 0 ? r1 - W : NULL, *r2 = r < H - 1 ? r1 + W : NULL;
+                    if (G == 3)
+                        conv_row3(orow, orow + plane, orow + 2 * plane, r0, r1, r2,
+                                  w + (o * C + c) * 9, w + ((o + 1) * C + c) * 9,
+                                  w + ((o + 2) * C + c) * 9, W);
+                    else
+                        conv3x3_row(orow, r0, r1, r2, w + (o * C + c) * 9, W);
                 }
+                if (stats)
+                    for (int g = 0; g < G; g++)
+                        batchnorm_row_stats(stats + 3 * ((size_t)n * O + o + g),
+                                            orow + g * plane, W);
             }
         }
     }
 }
 
+void conv3x3_forward_stats(float *y, double *stats, const float *x,
+                           const float *w, const float *b, int N, int C, int O,
+                           int H, int W)
+{
+    conv_core(y, stats, x, w, b, N, C, O, H, W);
+}
+
 void conv3x3_forward(float *y, const float *x, const float *w, const float *b,
                      int N, int C, int O, int H, int W)
 {
-    conv_core(y, x, w, b, N, C, O, H, W);
+    conv_core(y, NULL, x, w, b, N, C, O, H, W);
 }
 
 size_t conv3x3_work_size(int N, int C, int O)
@@ -147,6 +228,6 @@ void conv3x3_backward(float *dx, float *dw, float *db, const float *dy,
             for (int c = 0; c < C; c++)
                 for (int t = 0; t < 9; t++)
                     wt[(c * O + o) * 9 + t] = w[(o * C + c) * 9 + (8 - t)];
-        conv_core(dx, dy, wt, NULL, N, O, C, H, W);
+        conv_core(dx, NULL, dy, wt, NULL, N, O, C, H, W);
     }
 }

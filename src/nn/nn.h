@@ -31,6 +31,12 @@ void conv3x3_backward(float *dx, float *dw, float *db, const float *dy,
                       const float *x, const float *w, float *work, int N,
                       int C, int O, int H, int W);
 
+/* One output row of the convolution for one (output, input) channel pair:
+ * out[x] += sum_{dy,dx in -1..1} k[(dy+1)*3 + dx+1] * row_dy[x + dx]; r0 / r2
+ * are the rows above / below, NULL outside the image. */
+void conv3x3_row(float *restrict out, const float *r0, const float *r1,
+                 const float *r2, const float *k, int W);
+
 /* Largest channel count the convolution takes (a bound for stack buffers). */
 #define CONV3X3_MAXCH 32
 
@@ -99,5 +105,70 @@ void linear_forward(float *y, const float *x, const float *w, const float *b,
 /* dx (N, I) overwritten, may be NULL; dw (O, I), db (O) accumulate. */
 void linear_backward(float *dx, float *dw, float *db, const float *dy,
                      const float *x, const float *w, int N, int I, int O);
+
+/* fused.c --------------------------------------------------------------- */
+/* The training passes of the encoder with element-wise layers fused in, so
+ * each activation is read and written fewer times. Each equals a
+ * composition of the layers above up to float rounding (tests/test_fused.c). */
+
+/* exp(x) to ~2 ulp for x in [-87, 88], clamped outside (see fused.c); the
+ * scalar face of the vectorised exp the fused sigmoid uses. */
+float nn_exp(float x);
+/* sigmoid_forward with nn_exp: vectorises. */
+void sigmoid_forward_fast(float *y, const float *x, size_t n);
+
+/* Doubles of per-plane statistics conv3x3_forward_stats and
+ * batchnorm_plane_stats write: (N, C, 3). */
+size_t batchnorm_stats_size(int N, int C);
+/* stats (N, C, 3) of x (N, C, H, W): per plane, its count, mean and sum of
+ * squared deviations from the mean (merged row by row, see fused.c). */
+void batchnorm_plane_stats(double *stats, const float *x, int N, int C, int H,
+                           int W);
+/* Merges one row of W values into its plane's st[3] (count, mean, M2;
+ * start from zeros). */
+void batchnorm_row_stats(double *st, const float *row, int W);
+/* mean, rstd, var_unbiased (C, may be NULL) from stats, as
+ * batchnorm_forward_train computes them. */
+void batchnorm_stats_finish(float *mean, float *rstd, float *var_unbiased,
+                            const double *stats, int N, int C, int HW);
+/* conv3x3_forward that also writes its output's stats (in conv3x3.c). */
+void conv3x3_forward_stats(float *y, double *stats, const float *x,
+                           const float *w, const float *b, int N, int C, int O,
+                           int H, int W);
+/* Batch norm as y = x scale + shift: training (batch mean, rstd) and
+ * evaluation (running statistics) give scale and shift (C) as
+ * batchnorm_forward_train and batchnorm_forward_eval compute them. */
+void batchnorm_affine(float *scale, float *shift, const float *mean,
+                      const float *rstd, const float *gamma, const float *beta,
+                      int C);
+void batchnorm_affine_eval(float *scale, float *shift, const float *gamma,
+                           const float *beta, const float *running_mean,
+                           const float *running_var, int C);
+/* y = relu(x scale + shift); y, x (N, C, HW); may alias. */
+void bn_relu_forward(float *y, const float *x, const float *scale,
+                     const float *shift, int N, int C, int HW);
+/* s = sigmoid(x scale + shift) (N, K, H, W), then com_forward's z, mass. */
+void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
+                            const float *scale, const float *shift, int N,
+                            int K, int H, int W);
+
+/* Doubles of workspace the fused backward passes need. */
+size_t fused_backward_work_size(int N, int C);
+/* com_backward, sigmoid_backward and batchnorm_backward in two passes:
+ * dx (N, K, H, W) overwritten; dgamma, dbeta (K) accumulate; z, mass from
+ * com_forward, s the sigmoid's output, x, mean, rstd the batch norm's
+ * input and statistics. */
+void com_sigmoid_bn_backward(float *dx, float *dgamma, float *dbeta,
+                             const float *dz, const float *z,
+                             const float *mass, const float *s, const float *x,
+                             const float *mean, const float *rstd,
+                             const float *gamma, double *work, int N, int K,
+                             int H, int W);
+/* relu_backward (y the ReLU's output) then batchnorm_backward, in two
+ * passes; dx may alias dy. */
+void relu_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                      const float *y, const float *x, const float *mean,
+                      const float *rstd, const float *gamma, double *work,
+                      int N, int C, int HW);
 
 #endif
