@@ -7,6 +7,10 @@
  *   conv 3x3 F -> K -> batch norm -> sigmoid       a2 -> s
  *   centre of mass of each of the K maps           z (N, 2K)
  *
+ * Only the bytes of x, the pre-activations a1, a2 and two gradients are
+ * stored: x, h1 and s are remade from them a row at a time where they are
+ * needed (nn/fused.c), which keeps the memory traffic of a step small.
+ *
  * The head after z (a prior's parameters, or the supervised baseline's
  * linear layer) lives in the same buffer, so the optimiser sees one array.
  * Activations for a batch are allocated once and reused.
@@ -26,23 +30,25 @@
 struct ssvae_acts {
     int cap;          /* frames the buffers hold */
     int N;            /* frames of the last training forward pass */
-    float *x;         /* (C, HW) input */
-    float *a1, *h1;   /* (F, HW) conv1 output; after batch norm and ReLU */
-    float *a2, *s;    /* (K, HW) conv2 output; after batch norm and sigmoid */
-    float *g1, *g2;   /* (F, HW), (K, HW) gradients, reused in place */
+    uint8_t *xq;      /* (C, HW) input bytes, x = xq / 255 */
+    float *a1, *a2;   /* (F, HW), (K, HW) conv outputs (batch norm inputs) */
+    float *g1, *g2;   /* (F, HW), (K, HW) gradients at the batch norms' outputs */
     float *z, *mass;  /* (D), (K) */
     float *mean1, *rstd1, *mean2, *rstd2, *var1, *var2; /* (F) or (K) */
+    float scale1[CONV3X3_MAXCH], shift1[CONV3X3_MAXCH]; /* batch norms as */
+    float scale2[CONV3X3_MAXCH], shift2[CONV3X3_MAXCH]; /* x scale + shift */
     float *conv_work; /* conv3x3_work_size */
+    float *rows;      /* fused_rows_size: the streamed convolutions' rings */
     double *bn_work;  /* batch statistics and the fused backward's sums */
 };
 
 static void acts_free(struct ssvae_acts *a)
 {
     if (!a) return;
-    free(a->x); free(a->a1); free(a->h1); free(a->a2); free(a->s);
+    free(a->xq); free(a->a1); free(a->a2);
     free(a->g1); free(a->g2); free(a->z); free(a->mass);
     free(a->mean1); free(a->rstd1); free(a->mean2); free(a->rstd2);
-    free(a->var1); free(a->var2); free(a->conv_work); free(a->bn_work);
+    free(a->var1); free(a->var2); free(a->conv_work); free(a->rows); free(a->bn_work);
     free(a);
 }
 
@@ -65,12 +71,10 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     size_t hw = (size_t)c->H * c->W;
     struct ssvae_acts *a = xcalloc(1, sizeof *a);
     a->cap = N;
-    a->x = xcalloc((size_t)N * c->C * hw, sizeof(float));
+    a->xq = xcalloc((size_t)N * c->C * hw, 1);
     a->a1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
-    a->h1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
     a->g1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
     a->a2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
-    a->s = xcalloc((size_t)N * c->K * hw, sizeof(float));
     a->g2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
     a->z = xcalloc((size_t)N * m->D, sizeof(float));
     a->mass = xcalloc((size_t)N * c->K, sizeof(float));
@@ -80,6 +84,8 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     a->var2 = xcalloc(c->K, sizeof(float));
     size_t w1 = conv3x3_work_size(N, c->C, c->F), w2 = conv3x3_work_size(N, c->F, c->K);
     a->conv_work = xcalloc(w1 > w2 ? w1 : w2, sizeof(float));
+    size_t r1 = fused_rows_size(N, c->C, c->F, c->W), r2 = fused_rows_size(N, c->F, c->K, c->W);
+    a->rows = xcalloc(r1 > r2 ? r1 : r2, sizeof(float));
     int fk = c->F > c->K ? c->F : c->K;
     size_t b1 = batchnorm_stats_size(N, fk), b2 = fused_backward_work_size(N, fk);
     a->bn_work = xcalloc(b1 > b2 ? b1 : b2, sizeof(double));
@@ -155,17 +161,17 @@ void ssvae_model_free(ssvae_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* x (N, C, H, W) float in [0, 1] from frames video[idx[n]] (H, W, C) uint8. */
-static void load_frames(float *x, const uint8_t *video, const int *idx, int N,
-                        int C, int H, int W)
+/* xq (N, C, H, W) bytes from frames video[idx[n]] (H, W, C). */
+static void load_frames(uint8_t *xq, const uint8_t *video, const int *idx,
+                        int N, int C, int H, int W)
 {
     size_t hw = (size_t)H * W;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         const uint8_t *f = video + (size_t)idx[n] * hw * C;
-        float *out = x + (size_t)n * C * hw;
+        uint8_t *out = xq + (size_t)n * C * hw;
         for (size_t i = 0; i < hw; i++)
-            for (int c = 0; c < C; c++) out[c * hw + i] = f[i * C + c] * (1.0f / 255.0f);
+            for (int c = 0; c < C; c++) out[c * hw + i] = f[i * C + c];
     }
 }
 
@@ -176,33 +182,33 @@ void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
     const ssvae_model_config *c = &m->cfg;
     struct ssvae_acts *a = acts_reserve(m, N);
     int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
-    load_frames(a->x, video, idx, N, C, H, W);
+    load_frames(a->xq, video, idx, N, C, H, W);
 
-    /* The fused kernels of nn/fused.c: conv + batch statistics, batch norm +
-     * ReLU, batch norm + sigmoid + centre of mass (each the composition of
-     * the plain layers up to float rounding). */
-    float scale[CONV3X3_MAXCH], shift[CONV3X3_MAXCH];
+    /* The fused kernels of nn/fused.c (each the composition of the plain
+     * layers up to float rounding): conv + batch statistics from the bytes;
+     * batch norm + ReLU + conv + batch statistics; batch norm + sigmoid +
+     * centre of mass. */
+    conv3x3_forward_u8(a->a1, train ? a->bn_work : NULL, a->xq, m->conv1_w, m->conv1_b,
+                       a->rows, N, C, F, H, W);
     if (train) {
-        conv3x3_forward_stats(a->a1, a->bn_work, a->x, m->conv1_w, m->conv1_b, N, C, F, H, W);
         batchnorm_stats_finish(a->mean1, a->rstd1, a->var1, a->bn_work, N, F, HW);
         batchnorm_update_running(m->bn1_mean, m->bn1_var, a->mean1, a->var1, F, BN_MOMENTUM);
-        batchnorm_affine(scale, shift, a->mean1, a->rstd1, m->bn1_w, m->bn1_b, F);
+        batchnorm_affine(a->scale1, a->shift1, a->mean1, a->rstd1, m->bn1_w, m->bn1_b, F);
     } else {
-        conv3x3_forward(a->a1, a->x, m->conv1_w, m->conv1_b, N, C, F, H, W);
-        batchnorm_affine_eval(scale, shift, m->bn1_w, m->bn1_b, m->bn1_mean, m->bn1_var, F);
+        batchnorm_affine_eval(a->scale1, a->shift1, m->bn1_w, m->bn1_b, m->bn1_mean,
+                              m->bn1_var, F);
     }
-    bn_relu_forward(a->h1, a->a1, scale, shift, N, F, HW);
-
+    bn_relu_conv3x3_forward(a->a2, train ? a->bn_work : NULL, a->a1, a->scale1, a->shift1,
+                            m->conv2_w, m->conv2_b, a->rows, N, F, K, H, W);
     if (train) {
-        conv3x3_forward_stats(a->a2, a->bn_work, a->h1, m->conv2_w, m->conv2_b, N, F, K, H, W);
         batchnorm_stats_finish(a->mean2, a->rstd2, a->var2, a->bn_work, N, K, HW);
         batchnorm_update_running(m->bn2_mean, m->bn2_var, a->mean2, a->var2, K, BN_MOMENTUM);
-        batchnorm_affine(scale, shift, a->mean2, a->rstd2, m->bn2_w, m->bn2_b, K);
+        batchnorm_affine(a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, m->bn2_b, K);
     } else {
-        conv3x3_forward(a->a2, a->h1, m->conv2_w, m->conv2_b, N, F, K, H, W);
-        batchnorm_affine_eval(scale, shift, m->bn2_w, m->bn2_b, m->bn2_mean, m->bn2_var, K);
+        batchnorm_affine_eval(a->scale2, a->shift2, m->bn2_w, m->bn2_b, m->bn2_mean,
+                              m->bn2_var, K);
     }
-    bn_sigmoid_com_forward(a->s, a->z, a->mass, a->a2, scale, shift, N, K, H, W);
+    bn_sigmoid_com_forward(NULL, a->z, a->mass, a->a2, a->scale2, a->shift2, N, K, H, W);
     memcpy(z, a->z, (size_t)N * m->D * sizeof *z);
     a->N = train ? N : 0;
 }
@@ -212,17 +218,22 @@ void ssvae_model_backward(ssvae_model *m, const float *dz)
     struct ssvae_acts *a = m->acts;
     assert(a && a->N > 0 && "backward needs a training forward pass");
     const ssvae_model_config *c = &m->cfg;
-    int N = a->N, C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
-
-    com_sigmoid_bn_backward(a->g2, m->grads + (m->bn2_w - m->params),
-                            m->grads + (m->bn2_b - m->params), dz, a->z, a->mass, a->s,
-                            a->a2, a->mean2, a->rstd2, m->bn2_w, a->bn_work, N, K, H, W);
-    conv3x3_backward(a->g1, m->grads + (m->conv2_w - m->params), m->grads + (m->conv2_b - m->params),
-                     a->g2, a->h1, m->conv2_w, a->conv_work, N, F, K, H, W);
-    relu_bn_backward(a->g1, m->grads + (m->bn1_w - m->params), m->grads + (m->bn1_b - m->params),
-                     a->g1, a->h1, a->a1, a->mean1, a->rstd1, m->bn1_w, a->bn_work, N, F, HW);
-    conv3x3_backward(NULL, m->grads + (m->conv1_w - m->params), m->grads + (m->conv1_b - m->params),
-                     a->g1, a->x, m->conv1_w, a->conv_work, N, C, F, H, W);
+    int N = a->N, C = c->C, F = c->F, K = c->K, H = c->H, W = c->W;
+#define GRAD(p) (m->grads + (m->p - m->params))
+    /* g2: the gradient at bn2's input; then conv2's backward with ReLU and
+     * the first half of bn1's backward (g1 at bn1's output, and its sums);
+     * then the rest of bn1's backward, fed row by row into conv1's weight
+     * gradient. */
+    com_sigmoid_bn_backward(a->g2, GRAD(bn2_w), GRAD(bn2_b), dz, a->z, a->mass, a->a2,
+                            a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, a->bn_work,
+                            N, K, H, W);
+    bn_relu_conv3x3_backward(a->g1, a->bn_work, GRAD(conv2_w), GRAD(conv2_b), a->g2, a->a1,
+                             a->scale1, a->shift1, a->mean1, m->conv2_w, a->conv_work,
+                             a->rows, N, F, K, H, W);
+    bn_conv3x3_backward_u8(GRAD(conv1_w), GRAD(conv1_b), GRAD(bn1_w), GRAD(bn1_b), a->g1,
+                           a->bn_work, a->a1, a->mean1, a->rstd1, m->bn1_w, a->xq,
+                           a->conv_work, a->rows, N, C, F, H, W);
+#undef GRAD
 }
 
 /* Frames encoded per evaluation chunk: enough to keep the threads busy,

@@ -168,6 +168,9 @@ static void test_forward(int N, int C, int H, int W)
         check_arrays("bn_sigmoid_com_forward s", y1, y0, n, TOL);
         check_arrays("bn_sigmoid_com_forward z", z1, z0, (size_t)N * 2 * C, TOL);
         check_arrays("bn_sigmoid_com_forward mass", m1, m0, (size_t)N * C, TOL);
+        bn_sigmoid_com_forward(NULL, z1, m1, x, sc, sh, N, C, H, W); /* s not stored */
+        check_arrays("bn_sigmoid_com_forward z (no s)", z1, z0, (size_t)N * 2 * C, TOL);
+        check_arrays("bn_sigmoid_com_forward mass (no s)", m1, m0, (size_t)N * C, TOL);
         free(t);
     }
     free(x); free(g); free(be); free(rm); free(rv); free(y0); free(y1); free(work);
@@ -181,7 +184,7 @@ static void test_backward(int N, int C, int H, int W)
     int HW = H * W;
     size_t n = (size_t)N * C * HW;
     float *x = rnd(n, -2, 3), *g = rnd(C, 0.5, 2), *be = rnd(C, -1, 1);
-    float mean[CONV3X3_MAXCH], rstd[CONV3X3_MAXCH];
+    float mean[CONV3X3_MAXCH], rstd[CONV3X3_MAXCH], sc[CONV3X3_MAXCH], sh[CONV3X3_MAXCH];
     float *y = malloc(n * sizeof *y), *s = malloc(n * sizeof *s), *h = malloc(n * sizeof *h);
     double *work = malloc(batchnorm_work_size(N, C) * sizeof *work);
     double *fwork = malloc(fused_backward_work_size(N, C) * sizeof *fwork);
@@ -198,7 +201,8 @@ static void test_backward(int N, int C, int H, int W)
     com_backward(dx0, dz, z, mass, N, C, H, W);
     sigmoid_backward(dx0, dx0, s, n);
     batchnorm_backward(dx0, dg0, db0, dx0, x, mean, rstd, g, work, N, C, HW);
-    com_sigmoid_bn_backward(dx1, dg1, db1, dz, z, mass, s, x, mean, rstd, g, fwork, N, C, H, W);
+    batchnorm_affine(sc, sh, mean, rstd, g, be, C);
+    com_sigmoid_bn_backward(dx1, dg1, db1, dz, z, mass, x, sc, sh, mean, rstd, g, fwork, N, C, H, W);
     check_arrays("com_sigmoid_bn_backward dx", dx1, dx0, n, TOL);
     for (int c = 0; c < C; c++) {
         CHECK_CLOSE(dg1[c], dg0[c], TOL, TOL_SUM);
@@ -219,6 +223,83 @@ static void test_backward(int N, int C, int H, int W)
     free(dg0); free(db0); free(dg1); free(db1);
 }
 
+/* The streamed convolutions against the plain layers: forward from bytes,
+ * batch norm + ReLU + conv forward, and the two backward kernels against
+ * conv3x3_backward, relu_backward, batchnorm_backward, conv3x3_backward. The
+ * network is bytes (N, C) -> conv -> a (N, F) -> bn, relu -> h -> conv ->
+ * (N, O), with dy the gradient at the last conv's output. */
+static void test_streamed(int N, int C, int F, int O, int H, int W)
+{
+    int HW = H * W;
+    size_t nx = (size_t)N * C * HW, na = (size_t)N * F * HW, ny = (size_t)N * O * HW;
+    uint8_t *xq = malloc(nx);
+    for (size_t i = 0; i < nx; i++) xq[i] = (uint8_t)ssvae_rng_below(&rng, 256);
+    float *x = malloc(nx * sizeof *x);
+    for (size_t i = 0; i < nx; i++) x[i] = xq[i] * (1.0f / 255.0f);
+    float *w1 = rnd((size_t)F * C * 9, -0.5, 0.5), *b1 = rnd(F, -0.5, 0.5);
+    float *w2 = rnd((size_t)O * F * 9, -0.5, 0.5), *b2 = rnd(O, -0.5, 0.5);
+    float *ga = rnd(F, 0.5, 2), *be = rnd(F, -1, 1), *dy = rnd(ny, -1, 1);
+    float *a0 = malloc(na * sizeof *a0), *a1 = malloc(na * sizeof *a1);
+    float *h = malloc(na * sizeof *h), *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
+    float *g0 = malloc(na * sizeof *g0), *g1 = malloc(na * sizeof *g1);
+    int CF = C > F ? C : F, FO = F > O ? F : O;
+    size_t nrows = fused_rows_size(N, CF, FO, W);
+    float *rows = malloc(nrows * sizeof *rows);
+    size_t nw = conv3x3_work_size(N, CF, FO);
+    float *work = malloc(nw * sizeof *work);
+    double *st0 = malloc(batchnorm_stats_size(N, FO) * sizeof *st0);
+    double *st1 = malloc(batchnorm_stats_size(N, FO) * sizeof *st1);
+    double *bw = malloc(batchnorm_work_size(N, F) * sizeof *bw);
+    double *sums = malloc(fused_backward_work_size(N, F) * sizeof *sums);
+    float mean[CONV3X3_MAXCH], rstd[CONV3X3_MAXCH], sc[CONV3X3_MAXCH], sh[CONV3X3_MAXCH];
+
+    /* forward: bytes -> a, with statistics; then a -> bn, relu -> conv */
+    conv3x3_forward_stats(a0, st0, x, w1, b1, N, C, F, H, W);
+    conv3x3_forward_u8(a1, st1, xq, w1, b1, rows, N, C, F, H, W);
+    check_arrays("conv3x3_forward_u8 y", a1, a0, na, TOL);
+    check_stats("conv3x3_forward_u8", st1, a0, N, F, HW);
+    conv3x3_forward_u8(a1, NULL, xq, w1, b1, rows, N, C, F, H, W);
+    check_arrays("conv3x3_forward_u8 y (no stats)", a1, a0, na, TOL);
+    batchnorm_forward_train(h, mean, rstd, NULL, a0, ga, be, bw, N, F, HW);
+    batchnorm_affine(sc, sh, mean, rstd, ga, be, F);
+    relu_forward(h, h, na);
+    conv3x3_forward_stats(y0, st0, h, w2, b2, N, F, O, H, W);
+    bn_relu_conv3x3_forward(y1, st1, a0, sc, sh, w2, b2, rows, N, F, O, H, W);
+    check_arrays("bn_relu_conv3x3_forward y", y1, y0, ny, TOL);
+    check_stats("bn_relu_conv3x3_forward", st1, y0, N, O, HW);
+
+    /* backward through conv2 and the ReLU, with bn1's sums */
+    float *dw0 = calloc((size_t)O * F * 9, sizeof(float)), *db0 = calloc(O, sizeof(float));
+    float *dw1 = calloc((size_t)O * F * 9, sizeof(float)), *db1 = calloc(O, sizeof(float));
+    conv3x3_backward(g0, dw0, db0, dy, h, w2, work, N, F, O, H, W);
+    relu_backward(g0, g0, h, na);
+    bn_relu_conv3x3_backward(g1, sums, dw1, db1, dy, a0, sc, sh, mean, w2, work, rows,
+                             N, F, O, H, W);
+    check_arrays("bn_relu_conv3x3_backward dx", g1, g0, na, TOL);
+    check_arrays("bn_relu_conv3x3_backward dw", dw1, dw0, (size_t)O * F * 9, TOL_SUM);
+    check_arrays("bn_relu_conv3x3_backward db", db1, db0, O, TOL_SUM);
+
+    /* the rest of bn1's backward into conv1's weight gradient */
+    float *dg0 = calloc(F, sizeof(float)), *dbe0 = calloc(F, sizeof(float));
+    float *dg1 = calloc(F, sizeof(float)), *dbe1 = calloc(F, sizeof(float));
+    float *dv0 = calloc((size_t)F * C * 9, sizeof(float)), *dc0 = calloc(F, sizeof(float));
+    float *dv1 = calloc((size_t)F * C * 9, sizeof(float)), *dc1 = calloc(F, sizeof(float));
+    batchnorm_backward(g0, dg0, dbe0, g0, a0, mean, rstd, ga, bw, N, F, HW);
+    conv3x3_backward(NULL, dv0, dc0, g0, x, w1, work, N, C, F, H, W);
+    bn_conv3x3_backward_u8(dv1, dc1, dg1, dbe1, g1, sums, a0, mean, rstd, ga, xq, work, rows,
+                           N, C, F, H, W);
+    check_arrays("bn_conv3x3_backward_u8 dgamma", dg1, dg0, F, TOL_SUM);
+    check_arrays("bn_conv3x3_backward_u8 dbeta", dbe1, dbe0, F, TOL_SUM);
+    check_arrays("bn_conv3x3_backward_u8 dw", dv1, dv0, (size_t)F * C * 9, TOL_SUM);
+    check_arrays("bn_conv3x3_backward_u8 db", dc1, dc0, F, TOL_SUM);
+
+    free(xq); free(x); free(w1); free(b1); free(w2); free(b2); free(ga); free(be); free(dy);
+    free(a0); free(a1); free(h); free(y0); free(y1); free(g0); free(g1); free(rows);
+    free(work); free(st0); free(st1); free(bw); free(sums);
+    free(dw0); free(db0); free(dw1); free(db1); free(dg0); free(dbe0); free(dg1); free(dbe1);
+    free(dv0); free(dc0); free(dv1); free(dc1);
+}
+
 int main(void)
 {
     ssvae_rng_seed(&rng, 20240611);
@@ -233,6 +314,15 @@ int main(void)
         test_conv_stats(s[0], s[1], s[2], s[3], s[4]);
         test_forward(s[0], s[2], s[3], s[4]);
         test_backward(s[0], s[2], s[3], s[4]);
+    }
+    static const int sshapes[][6] = {
+        /* N, C, F, O, H, W */
+        {2, 3, 6, 3, 5, 37}, {3, 3, 6, 3, 7, 1}, {1, 2, 4, 1, 1, 17}, {2, 1, 1, 1, 1, 1},
+        {2, 3, 5, 2, 9, 16}, {4, 3, 6, 3, 3, 33}, {2, 2, 3, 6, 2, 5},
+    };
+    for (size_t i = 0; i < sizeof sshapes / sizeof *sshapes; i++) {
+        const int *s = sshapes[i];
+        test_streamed(s[0], s[1], s[2], s[3], s[4], s[5]);
     }
     return check_report("test_fused");
 }

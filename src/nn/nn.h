@@ -13,6 +13,7 @@
 #define SSVAE_NN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* conv3x3.c ------------------------------------------------------------- */
 
@@ -36,6 +37,31 @@ void conv3x3_backward(float *dx, float *dw, float *db, const float *dy,
  * are the rows above / below, NULL outside the image. */
 void conv3x3_row(float *restrict out, const float *r0, const float *r1,
                  const float *r2, const float *k, int W);
+
+/* conv3x3_row for three output channels at once (kernels ka, kb, kc),
+ * sharing the loads of the input rows. */
+void conv3x3_row3(float *restrict o0, float *restrict o1, float *restrict o2,
+                  const float *r0, const float *r1, const float *r2,
+                  const float *ka, const float *kb, const float *kc, int W);
+
+/* One output row's share of a weight gradient: acc[ky*3 + kx] += sum_x
+ * g[x] rows[ky][x + kx - 1], rows[0] / rows[2] NULL outside the image. */
+void conv3x3_dw_row(float *acc, const float *g, const float *const rows[3],
+                    int W);
+
+/* conv3x3_row3 and conv3x3_dw_row for input rows padded with a zero on
+ * each side (r[-1] and r[W] readable and 0): every column vectorises. */
+void conv3x3_row3_padded(float *restrict o0, float *restrict o1,
+                         float *restrict o2, const float *r0, const float *r1,
+                         const float *r2, const float *ka, const float *kb,
+                         const float *kc, int W);
+void conv3x3_dw_row_padded(float *acc, const float *g,
+                           const float *const rows[3], int W);
+
+/* dw, db += the per-frame partials in work (conv3x3_work_size), summed in
+ * frame order in double. */
+void conv3x3_work_reduce(float *dw, float *db, const float *work, int N, int C,
+                         int O);
 
 /* Largest channel count the convolution takes (a bound for stack buffers). */
 #define CONV3X3_MAXCH 32
@@ -147,7 +173,8 @@ void batchnorm_affine_eval(float *scale, float *shift, const float *gamma,
 /* y = relu(x scale + shift); y, x (N, C, HW); may alias. */
 void bn_relu_forward(float *y, const float *x, const float *scale,
                      const float *shift, int N, int C, int HW);
-/* s = sigmoid(x scale + shift) (N, K, H, W), then com_forward's z, mass. */
+/* s = sigmoid(x scale + shift) (N, K, H, W), then com_forward's z, mass;
+ * s may be NULL (not stored). */
 void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
                             const float *scale, const float *shift, int N,
                             int K, int H, int W);
@@ -156,11 +183,13 @@ void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
 size_t fused_backward_work_size(int N, int C);
 /* com_backward, sigmoid_backward and batchnorm_backward in two passes:
  * dx (N, K, H, W) overwritten; dgamma, dbeta (K) accumulate; z, mass from
- * com_forward, s the sigmoid's output, x, mean, rstd the batch norm's
- * input and statistics. */
+ * com_forward; x, mean, rstd the batch norm's input and statistics, scale
+ * and shift its affine form (batchnorm_affine): the sigmoid's output is
+ * recomputed from x, not read. */
 void com_sigmoid_bn_backward(float *dx, float *dgamma, float *dbeta,
                              const float *dz, const float *z,
-                             const float *mass, const float *s, const float *x,
+                             const float *mass, const float *x,
+                             const float *scale, const float *shift,
                              const float *mean, const float *rstd,
                              const float *gamma, double *work, int N, int K,
                              int H, int W);
@@ -170,5 +199,45 @@ void relu_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                       const float *y, const float *x, const float *mean,
                       const float *rstd, const float *gamma, double *work,
                       int N, int C, int HW);
+
+/* Streamed convolutions (fused.c): the convolution's input is made a row
+ * at a time into a ring of three rows per channel and never stored. rows:
+ * fused_rows_size(N, C, O, W) floats of scratch (one slot per frame), for
+ * a convolution of C inputs and O outputs. */
+size_t fused_rows_size(int N, int C, int O, int W);
+/* conv3x3_forward_stats (stats may be NULL) of x = xq / 255, xq (N, C, H, W)
+ * bytes, without storing x. */
+void conv3x3_forward_u8(float *y, double *stats, const uint8_t *xq,
+                        const float *w, const float *b, float *rows, int N,
+                        int C, int O, int H, int W);
+/* bn_relu_forward of a (N, C, H, W) then conv3x3_forward_stats (stats may
+ * be NULL), without storing the ReLU's output. */
+void bn_relu_conv3x3_forward(float *y, double *stats, const float *a,
+                             const float *scale, const float *shift,
+                             const float *w, const float *b, float *rows,
+                             int N, int C, int O, int H, int W);
+/* The backward of bn_relu_conv3x3_forward down to the batch norm's output:
+ * conv3x3_backward against h = relu(a scale + shift) (recomputed), then
+ * relu_backward, giving dx (N, C, H, W) overwritten; dw, db accumulate
+ * (work: conv3x3_work_size); and the first pass of the batch norm's
+ * backward, sums (N, C, 2) (fused_backward_work_size doubles): per plane,
+ * sum dx and sum dx (a - mean), for bn_conv3x3_backward_u8. */
+void bn_relu_conv3x3_backward(float *dx, double *sums, float *dw, float *db,
+                              const float *dy, const float *a,
+                              const float *scale, const float *shift,
+                              const float *mean, const float *w, float *work,
+                              float *rows, int N, int C, int O, int H, int W);
+/* The rest of the batch norm's backward (dgamma, dbeta (O) accumulate)
+ * applied to dy (N, O, H, W) a row at a time, each corrected row going
+ * straight into the weight gradient of the convolution before it (dw
+ * (O, C, 3, 3), db (O) accumulate) against x = xq / 255 (N, C, H, W): the
+ * batch norm's input gradient is never stored. a, mean, rstd: the batch
+ * norm's input and statistics; sums from bn_relu_conv3x3_backward. */
+void bn_conv3x3_backward_u8(float *dw, float *db, float *dgamma,
+                            float *dbeta, const float *dy, const double *sums,
+                            const float *a, const float *mean,
+                            const float *rstd, const float *gamma,
+                            const uint8_t *xq, float *work, float *rows,
+                            int N, int C, int O, int H, int W);
 
 #endif
