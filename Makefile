@@ -6,16 +6,16 @@
 #   make deps       install the Debian packages the build needs (root)
 
 CC      ?= cc
-PKGS    := libpng libcjson
+PKGS    := libpng libcjson plplot
 # -std=c11 turns FMA contraction off; we ask for it back on purpose: the
 # convolutions are FMA chains, results stay deterministic for one binary.
 # No -ffast-math: it breaks NaN checks and reassociates reductions.
 CFLAGS  ?= -O3 -march=native
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
+override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -ffp-contract=fast -fopenmp -Iinclude -Isrc \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
-LDFLAGS += -fopenmp
+override LDFLAGS += -fopenmp
 
 BUILD   ?= build
 LIB_SRC := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
@@ -67,7 +67,8 @@ bench: $(BUILD)/ssvae
 # Installs the Debian packages the build and the tests need (run as root).
 deps:
 	apt-get update && apt-get install -y --no-install-recommends \
-	    build-essential pkg-config libpng-dev libcjson-dev
+	    build-essential pkg-config libpng-dev libcjson-dev \
+	    libplplot-dev plplot-driver-cairo
 
 # Fails early, with the command to run, when a needed package is missing.
 deps-check:

@@ -187,7 +187,7 @@ static void test_checkpoint(void)
         ssvae_model_init(&m, &mc, 3, &err);
         for (size_t i = 0; i < m.nhead; i++) m.head[i] = 0.25f * (float)i - 1.0f;
         int idx[4] = {0, 1, 2, 3};
-        float z[8];
+        float z[16];
         ssvae_model_forward(&m, video, idx, 4, 1, z); /* moves the running statistics */
         CHECK(ssvae_model_save(&m, path, NULL, 0, &err) == 0, "save: %s", err.msg);
         CHECK(ssvae_model_load(&l, path, &err) == 0, "load: %s", err.msg);
@@ -195,7 +195,7 @@ static void test_checkpoint(void)
         CHECK(memcmp(l.stats, m.stats, (2 * 4 + 2 * 2) * 4) == 0, "running statistics differ after load");
         CHECK(l.cfg.supervised == m.cfg.supervised && l.cfg.prior == m.cfg.prior && l.cfg.K == 2 &&
               l.cfg.W == 64 && l.cfg.F == 4, "configuration differs after load");
-        float za[24], zb[24];
+        float za[48], zb[48];
         ssvae_model_encode(&m, video, 12, za);
         ssvae_model_encode(&l, video, 12, zb);
         CHECK(memcmp(za, zb, sizeof za) == 0, "loaded model encodes differently");
