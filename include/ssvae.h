@@ -396,6 +396,40 @@ int ssvae_evaluate(ssvae_model *m, const uint8_t *train_video,
                    int T_test, float *z_train, float *z_test, ssvae_eval *out,
                    ssvae_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Figures (paper Fig. 1)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* The predictive map of Fig. 1D/E: P(z'|z) ∝ Q(z') f(z, z') for one map k,
+ * Q(z') uniform over the image. For every pixel (i, j), z' is z with map k's
+ * coordinates set to ((j + 0.5) / W, (i + 0.5) / H); both are multiplied by
+ * m->cfg.units and given to the prior's logits op, and out (H, W) receives
+ * the max-shifted softmax of log f over all pixels (sums to 1). z (D) is in
+ * normalised coordinates, as the encoder writes it. Any prior in the table
+ * works. Fails for a supervised model, k outside [0, K) or a non-finite z. */
+int ssvae_predictive_map(const ssvae_model *m, const float *z, int k,
+                         float *out, ssvae_error *err);
+
+typedef struct ssvae_figure_options {
+    int frame;             /* held-out frame of panels D/E; -1: the first where
+                            * the ball is at least 64 px from every edge */
+    int ball;              /* ball of panels D/E, default 0 (coral) */
+    double scale;          /* panel size factor, default 1 */
+    const char *const *pool; /* more run folders whose results.json rows join */
+    int npool;             /* panel C's mean and spread */
+} ssvae_figure_options;
+
+void ssvae_figure_options_default(ssvae_figure_options *opt);
+
+/* Draws Figure 1 from a `ssvae demo` output folder run_dir (results.json,
+ * models/, latents/, data/) into out_dir (created if needed): panel_a.png
+ * ... panel_e.png, curves.png and figure1.png (all panels composed). All
+ * inputs are read and every picture drawn before anything is written; the
+ * files go through temporaries renamed at the end, so a failure leaves no
+ * partial file. If written is not NULL it receives the number of files. */
+int ssvae_figure(const char *run_dir, const char *out_dir,
+                 const ssvae_figure_options *opt, int *written, ssvae_error *err);
+
 #ifdef __cplusplus
 }
 #endif

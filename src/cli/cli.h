@@ -126,5 +126,11 @@ int cmd_encode(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
+int cmd_figure(int argc, char **argv);
+
+/* Draws Figure 1 of the run folder run into out (NULL: run/figures) and
+ * says where; 0, or 1 after a one-line error (cmd_figure.c). */
+int cli_figure_run(const char *cmd, const char *run, const char *out,
+                   const ssvae_figure_options *opt, int quiet);
 
 #endif

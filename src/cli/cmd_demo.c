@@ -68,7 +68,7 @@ static int write_pair(const char *cmd, const char *out, const video_pair *p)
 int cmd_demo(int argc, char **argv)
 {
     const char *out = "ssvae-out";
-    int T_train = 900, T_test = 300, quiet = 0, no_data = 0;
+    int T_train = 900, T_test = 300, quiet = 0, no_data = 0, no_figure = 0;
     cli_recipe r;
     cli_recipe_init(&r);
     cli_flag flags[32] = {
@@ -77,8 +77,9 @@ int cmd_demo(int argc, char **argv)
         {"test-frames", FLAG_INT, &T_test, "frames of the held-out video", 8, 1000000},
         {"no-data", FLAG_BOOL, &no_data, "do not write the videos into the output folder", 0, -1},
         {"quiet", FLAG_BOOL, &quiet, "no progress lines", 0, -1},
+        {"no-figure", FLAG_BOOL, &no_figure, "do not draw Figure 1 into OUT/figures (needs the videos)", 0, -1},
     };
-    int n = 5;
+    int n = 6;
     cli_recipe_flags(&r, flags, &n);
     int rc = cli_parse("demo", "The paper's experiment (section 4, Fig. 1C) end to end: generates the\n"
                        "training video (seed S) and the held-out video (seed S+1), trains the\n"
@@ -122,6 +123,8 @@ int cmd_demo(int argc, char **argv)
         else
             printf("wrote %s/results.csv, %s/results.json, models/ and latents/\n", out, out);
     }
+    if (!rc && !no_figure && !no_data) /* Figure 1 from what was just written */
+        rc = cli_figure_run("demo", out, NULL, NULL, 0);
     for (int i = 0; i < 4; i++) ssvae_train_result_free(&rows[i].curve);
     pair_free(&p);
     return rc;

@@ -134,6 +134,7 @@ int cli_write_rows(const char *dir, const char *stem, const cli_row *rows,
         cJSON_AddNumberToObject(o, "direct_train_px", r->ev.direct_train);
         if (isnan(r->elbo)) cJSON_AddNullToObject(o, "elbo_nats");
         else cJSON_AddNumberToObject(o, "elbo_nats", r->elbo);
+        cJSON_AddNumberToObject(o, "log_b", r->log_b);
         cJSON_AddStringToObject(o, "learned", r->learned);
         cJSON_AddNumberToObject(o, "seconds", r->seconds);
         cJSON *le = cJSON_AddArrayToObject(o, "epoch_loss"), *ee = cJSON_AddArrayToObject(o, "epoch_elbo");

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerates docs/figure1.png (the picture docs/figures.md shows) from a
+# demo output folder: by default ssvae-out, what `make demo` (the full
+# experiment) writes. Drawn at 3/4 size to keep the file under 300 KB.
+#
+#   dev/make_doc_figure.sh [RUN_DIR]
+#
+# The committed picture was made from a short run:
+#   build/ssvae demo --out /tmp/figdemo --frames 300 --test-frames 100 --epochs 10
+#   dev/make_doc_figure.sh /tmp/figdemo
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run=${1:-ssvae-out}
+if [ ! -f "$run/results.json" ]; then
+    echo "make_doc_figure: $run/results.json not found; run 'build/ssvae demo --out $run' first" >&2
+    exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+build/ssvae figure --run "$run" --out "$tmp" --scale 0.75 --quiet
+cp "$tmp/figure1.png" docs/figure1.png
+size=$(stat -c %s docs/figure1.png)
+echo "wrote docs/figure1.png ($size bytes) from $run"
+if [ "$size" -ge 300000 ]; then
+    echo "make_doc_figure: docs/figure1.png is over 300 KB; use a smaller --scale" >&2
+    exit 1
+fi
