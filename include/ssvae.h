@@ -385,7 +385,14 @@ typedef struct ssvae_eval {
     double direct_train, direct_test; /* maps read as positions, px */
     double chance_test;               /* predicting the training mean, px */
     int perm[SSVAE_MAXBALLS];         /* map k -> ball perm[k] (direct error) */
+    double direct_ball[SSVAE_MAXBALLS]; /* direct test error of ball b's map, px */
+    int found;                        /* balls whose map's direct test error is
+                                       * under SSVAE_FOUND_PX */
 } ssvae_eval;
+
+/* A map has found its ball when it reads the ball's position to within this
+ * many pixels on the held-out video (a quarter of a ball's diameter). */
+#define SSVAE_FOUND_PX 8.0
 
 /* Encodes both videos (T, H, W, C) with m (evaluation mode), fits the probe
  * and the pairing on the training video and scores both. z_train (T_train,

@@ -5,6 +5,7 @@
  * training video) and the chance level. The probe alone cannot tell a
  * trained encoder from an untrained one; the direct error can.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "ssvae.h"
@@ -47,6 +48,19 @@ int ssvae_evaluate(ssvae_model *m, const uint8_t *train_video,
         out->direct_test = ssvae_direct_error(ztr, train_centres, T_train, zte, test_centres,
                                               T_test, K, W, H, out->perm);
         out->chance_test = ssvae_chance_error(train_centres, T_train, test_centres, T_test, K);
+        /* per ball: map k read against ball perm[k] on the held-out video */
+        out->found = 0;
+        for (int k = 0; k < K; k++) {
+            int b = out->perm[k];
+            double sum = 0;
+            for (int t = 0; t < T_test; t++) {
+                double dx = (double)zte[(size_t)t * D + 2 * k] * W - test_centres[((size_t)t * K + b) * 2];
+                double dy = (double)zte[(size_t)t * D + 2 * k + 1] * H - test_centres[((size_t)t * K + b) * 2 + 1];
+                sum += sqrt(dx * dx + dy * dy);
+            }
+            out->direct_ball[b] = sum / T_test;
+            out->found += out->direct_ball[b] < SSVAE_FOUND_PX;
+        }
         rc = 0;
     }
     free(ytr);

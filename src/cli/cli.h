@@ -95,6 +95,7 @@ typedef struct cli_data {
 /* One row of the Figure 1C table. */
 typedef struct cli_row {
     char name[32];          /* untrained, gaussian, linear, supervised, ... */
+    int nballs;             /* K */
     ssvae_eval ev;
     double elbo;            /* last epoch's mean ELBO, nats (NaN if none) */
     double log_b;           /* its ceiling */

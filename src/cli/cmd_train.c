@@ -118,6 +118,7 @@ int cmd_probe(int argc, char **argv)
         cli_row row;
         memset(&row, 0, sizeof row);
         snprintf(row.name, sizeof row.name, "%s", m.cfg.supervised ? "supervised" : ssvae_prior_get(m.cfg.prior)->name);
+        row.nballs = m.cfg.K;
         row.elbo = 0.0 / 0.0;
         if (m.cfg.supervised) snprintf(row.learned, sizeof row.learned, "-");
         else ssvae_prior_get(m.cfg.prior)->describe(row.learned, sizeof row.learned, m.head, m.D);

@@ -20,6 +20,7 @@ int cli_run_model(const char *cmd, const char *name, int supervised,
 {
     memset(row, 0, sizeof *row);
     snprintf(row->name, sizeof row->name, "%s", name);
+    row->nballs = train->K;
     row->elbo = NAN;
     snprintf(row->learned, sizeof row->learned, "-");
     ssvae_model_config mc;
@@ -85,17 +86,18 @@ static void fmt_num(char *buf, size_t len, double v, const char *f)
 
 void cli_print_table(FILE *out, const cli_row *rows, int n, double chance)
 {
-    fprintf(out, "%-11s %11s %12s %12s %13s %10s %-13s %8s\n", "model", "probe test",
-            "direct test", "probe train", "direct train", "ELBO nats", "learned", "seconds");
+    fprintf(out, "%-11s %11s %12s %12s %13s %6s %10s %-13s %8s\n", "model", "probe test",
+            "direct test", "probe train", "direct train", "found", "ELBO nats", "learned", "seconds");
     for (int i = 0; i < n; i++) {
         const cli_row *r = &rows[i];
         char elbo[32];
         fmt_num(elbo, sizeof elbo, r->elbo, "%.3f");
-        fprintf(out, "%-11s %8.2f px %9.2f px %9.2f px %10.2f px %10s %-13s %8.1f\n", r->name,
-                r->ev.probe_test, r->ev.direct_test, r->ev.probe_train, r->ev.direct_train, elbo,
-                r->learned, r->seconds);
+        fprintf(out, "%-11s %8.2f px %9.2f px %9.2f px %10.2f px %6d %10s %-13s %8.1f\n", r->name,
+                r->ev.probe_test, r->ev.direct_test, r->ev.probe_train, r->ev.direct_train, r->ev.found,
+                elbo, r->learned, r->seconds);
     }
-    fprintf(out, "chance level (always the training mean): %.2f px on the test video\n", chance);
+    fprintf(out, "chance level (always the training mean): %.2f px on the test video; "
+                 "found: balls whose map reads them to within %.0f px\n", chance, SSVAE_FOUND_PX);
 }
 
 int cli_write_rows(const char *dir, const char *stem, const cli_row *rows,
@@ -105,14 +107,14 @@ int cli_write_rows(const char *dir, const char *stem, const cli_row *rows,
     size_t cap = 256 + (size_t)n * 256;
     char *csv = malloc(cap), path[4200];
     size_t used = (size_t)snprintf(csv, cap, "model,probe_test_px,direct_test_px,probe_train_px,"
-                                   "direct_train_px,elbo_nats,log_b,init,learned,seconds,chance_test_px\n");
+                                   "direct_train_px,balls_found,elbo_nats,log_b,init,learned,seconds,chance_test_px\n");
     for (int i = 0; i < n; i++) {
         const cli_row *r = &rows[i];
         char elbo[32];
         fmt_num(elbo, sizeof elbo, r->elbo, "%.6f");
-        used += (size_t)snprintf(csv + used, cap - used, "%s,%.6f,%.6f,%.6f,%.6f,%s,%.6f,%.6g,%s,%.3f,%.6f\n",
+        used += (size_t)snprintf(csv + used, cap - used, "%s,%.6f,%.6f,%.6f,%.6f,%d,%s,%.6f,%.6g,%s,%.3f,%.6f\n",
                                  r->name, r->ev.probe_test, r->ev.direct_test, r->ev.probe_train,
-                                 r->ev.direct_train, elbo, r->log_b, r->init, r->learned, r->seconds, chance);
+                                 r->ev.direct_train, r->ev.found, elbo, r->log_b, r->init, r->learned, r->seconds, chance);
     }
     snprintf(path, sizeof path, "%s/%s.csv", dir, stem);
     int rc = cli_write_text(path, csv, err);
@@ -132,6 +134,9 @@ int cli_write_rows(const char *dir, const char *stem, const cli_row *rows,
         cJSON_AddNumberToObject(o, "direct_test_px", r->ev.direct_test);
         cJSON_AddNumberToObject(o, "probe_train_px", r->ev.probe_train);
         cJSON_AddNumberToObject(o, "direct_train_px", r->ev.direct_train);
+        cJSON_AddNumberToObject(o, "balls_found", r->ev.found);
+        cJSON *per = cJSON_AddArrayToObject(o, "direct_test_px_per_ball");
+        for (int b = 0; b < r->nballs; b++) cJSON_AddItemToArray(per, cJSON_CreateNumber(r->ev.direct_ball[b]));
         if (isnan(r->elbo)) cJSON_AddNullToObject(o, "elbo_nats");
         else cJSON_AddNumberToObject(o, "elbo_nats", r->elbo);
         cJSON_AddNumberToObject(o, "log_b", r->log_b);
