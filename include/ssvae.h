@@ -92,6 +92,24 @@ int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err);
 int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim,
                     const int64_t *shape, const void *data, ssvae_error *err);
 
+/* A user's video, whichever form it comes in, as one (T, H, W, C) uint8
+ * array (docs/own-video.md):
+ *   - a .npy file: (T, H, W, C) or (T, H, W) (C = 1), uint8, or float32 /
+ *     float64 in [0, 1], quantised as round(255 x) (nearest, ties to even;
+ *     exact for values k/255); *quantised (may be NULL) is set to 1 then.
+ *     A value outside [0, 1], NaN or infinite is an error, never clamped;
+ *   - a folder holding frames.npy: as above;
+ *   - a folder of PNG frames: every *.png (hidden files skipped) in
+ *     natural name order (frame_2 before frame_10), 8- or 16-bit grey,
+ *     grey + alpha, RGB, RGBA or palette; C is the files' channel count
+ *     (1, 2, 3 or 4; palette: 3, or 4 with transparency), 16-bit samples
+ *     scaled to 8 bits with rounding. Every frame must match the first.
+ * Rejects, with a one-line message naming the file: fewer than 2 frames,
+ * H or W under 8, C outside 1..32, frames over 2^26 pixels, anything the
+ * .npy or PNG readers reject. */
+int ssvae_video_read(const char *path, ssvae_array *frames, int *quantised,
+                     ssvae_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* safetensors checkpoints: 8-byte little-endian header length, a JSON       */
 /* header (parsed with cJSON), then raw little-endian tensor bytes.          */
@@ -143,7 +161,9 @@ typedef struct ssvae_balls_config {
     double radius;         /* default 16 px */
     double step;           /* distance moved a frame, default 32 px */
     double noise_deg;      /* initial turning noise half-range, default 2 */
-    uint8_t colours[SSVAE_MAXBALLS][3]; /* default coral, sea green, royal blue */
+    uint8_t colours[SSVAE_MAXBALLS][3]; /* default coral, sea green, royal blue,
+                                          * then gold, orchid, turquoise, near
+                                          * white, indian red */
     uint64_t seed;         /* default 1 */
 } ssvae_balls_config;
 
@@ -306,6 +326,11 @@ int ssvae_model_init(ssvae_model *m, const ssvae_model_config *cfg,
                      uint64_t seed, ssvae_error *err);
 void ssvae_model_free(ssvae_model *m);
 
+/* Encodes N frames given as pointers, frames[n] (H, W, C) uint8 each, into
+ * z (N, D); otherwise as ssvae_model_forward (which calls it). Lets one
+ * batch take frames from two videos (paired data). */
+void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
+                                int N, int train, float *z);
 /* Encodes N frames video[idx[n]] of a (T, H, W, C) uint8 video into z (N, D).
  * train = 1: batch statistics, running statistics updated, activations kept
  * for ssvae_model_backward; train = 0: running statistics. N is any size
@@ -370,11 +395,76 @@ void ssvae_train_result_free(ssvae_train_result *r);
 /* Trains m on the consecutive pairs of video (T, H, W, C). centres (T, K, 2)
  * pixels are needed only for a supervised model. progress (may be NULL) is
  * called after every epoch. Fails (message in err) on bad configuration or
- * when the loss becomes NaN or infinite. */
+ * when the loss becomes NaN or infinite. Same as ssvae_train_run with
+ * data {video, NULL, T, centres} and no resume or checkpoint hook. */
 int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
                 const uint8_t *video, int T, const float *centres,
                 ssvae_progress_fn progress, void *ctx,
                 ssvae_train_result *res, ssvae_error *err);
+
+/* What a run trains on. */
+typedef struct ssvae_train_data {
+    const uint8_t *video;    /* (T, H, W, C) */
+    const uint8_t *partners; /* NULL: pairs are (video[t], video[t + offset]);
+                              * else (T, H, W, C) aligned with video: pair t
+                              * is (video[t], partners[t]), offset unused.
+                              * Not for the supervised baseline. */
+    int T;
+    const float *centres;    /* (T, K, 2) pixels; supervised only */
+} ssvae_train_data;
+
+/* Where a run stands after some epochs: with the model and the recipe,
+ * everything continuing it bit for bit needs. The shuffle is not stored as
+ * a permutation: it is replayed from the seed (cheap), and the stream's
+ * state after the replay must equal `shuffle`, which catches a resume on
+ * other data or another seed. */
+typedef struct ssvae_train_state {
+    int epoch;              /* epochs finished */
+    int64_t step;           /* optimiser updates taken */
+    size_t n;               /* parameters (the model's nparams) */
+    float *m, *v;           /* (n) optimiser state: SGD velocity or Adam
+                             * moments (ssvae_optim's m, v) */
+    ssvae_rng shuffle;      /* the shuffle stream after `epoch` epochs */
+    double init_value;      /* the L0 or W0 scale the run started from */
+    double *loss, *elbo;    /* (epoch) per-epoch means so far */
+} ssvae_train_state;
+
+/* Called after every epoch with the model and the state (both borrowed,
+ * valid during the call). A nonzero return stops training; the hook fills
+ * err and ssvae_train_run returns -1 with it. */
+typedef int (*ssvae_epoch_fn)(void *ctx, const ssvae_model *m,
+                              const ssvae_train_state *st, ssvae_error *err);
+
+/* The training loop in full: data as above; resume (may be NULL) continues
+ * a run whose model m and state came from ssvae_train_load, for the epochs
+ * from resume->epoch + 1 to cfg->epochs (the head is not re-initialised,
+ * the shuffle is replayed and checked); on_epoch (may be NULL) runs after
+ * progress each epoch. cfg must be the run's recipe (ssvae_train_load
+ * returns it); only cfg->epochs may differ. res holds every epoch's loss,
+ * the resumed ones included. A run stopped after epoch e and resumed gives
+ * bit-identical parameters, latents and losses to one never stopped. */
+int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
+                    const ssvae_train_data *data, const ssvae_train_state *resume,
+                    ssvae_progress_fn progress, ssvae_epoch_fn on_epoch, void *ctx,
+                    ssvae_train_result *res, ssvae_error *err);
+
+/* A checkpoint that can be resumed: the model's tensors and metadata (as
+ * ssvae_model_save, extra entries appended), plus tensors "optim.m",
+ * "optim.v" (n) and metadata "epoch", "optim_step", "rng" (the shuffle
+ * stream, 64 hex digits), "init_value", "losses", "elbos" (the per-epoch
+ * means, %.17g, comma-separated) and the recipe as "train.*" entries
+ * (docs/checkpoints.md). Written through a temporary file renamed into
+ * place. */
+int ssvae_train_save(const char *path, const ssvae_model *m,
+                     const ssvae_train_config *cfg, const ssvae_train_state *st,
+                     const ssvae_meta *extra, int nextra, ssvae_error *err);
+/* Reads such a checkpoint: the model (as ssvae_model_load), the recipe
+ * into cfg and the state into st (owned: ssvae_train_state_free). A plain
+ * model checkpoint, without the training entries, is rejected ("not a
+ * resumable checkpoint"). On failure nothing is left allocated. */
+int ssvae_train_load(const char *path, ssvae_model *m, ssvae_train_config *cfg,
+                     ssvae_train_state *st, ssvae_error *err);
+void ssvae_train_state_free(ssvae_train_state *st);
 
 /* ------------------------------------------------------------------------ */
 /* Evaluation of a trained encoder (SPEC section 4)                          */

@@ -31,6 +31,7 @@ struct ssvae_acts {
     int cap;          /* frames the buffers hold */
     int N;            /* frames of the last training forward pass */
     uint8_t *xq;      /* (C, HW) input bytes, x = xq / 255 */
+    const uint8_t **frames; /* (cap) where each frame of the batch is read from */
     float *a1, *a2;   /* (F, HW), (K, HW) conv outputs (batch norm inputs) */
     float *g1, *g2;   /* (F, HW), (K, HW) gradients at the batch norms' outputs */
     float *z, *mass;  /* (D), (K) */
@@ -45,7 +46,7 @@ struct ssvae_acts {
 static void acts_free(struct ssvae_acts *a)
 {
     if (!a) return;
-    free(a->xq); free(a->a1); free(a->a2);
+    free(a->xq); free(a->frames); free(a->a1); free(a->a2);
     free(a->g1); free(a->g2); free(a->z); free(a->mass);
     free(a->mean1); free(a->rstd1); free(a->mean2); free(a->rstd2);
     free(a->var1); free(a->var2); free(a->conv_work); free(a->rows); free(a->bn_work);
@@ -72,6 +73,7 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     struct ssvae_acts *a = xcalloc(1, sizeof *a);
     a->cap = N;
     a->xq = xcalloc((size_t)N * c->C * hw, 1);
+    a->frames = xcalloc((size_t)N, sizeof *a->frames);
     a->a1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
     a->g1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
     a->a2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
@@ -161,14 +163,14 @@ void ssvae_model_free(ssvae_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* xq (N, C, H, W) bytes from frames video[idx[n]] (H, W, C). */
-static void load_frames(uint8_t *xq, const uint8_t *video, const int *idx,
+/* xq (N, C, H, W) bytes from frames[n] (H, W, C). */
+static void load_frames(uint8_t *xq, const uint8_t *const *frames,
                         int N, int C, int H, int W)
 {
     size_t hw = (size_t)H * W;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        const uint8_t *f = video + (size_t)idx[n] * hw * C;
+        const uint8_t *f = frames[n];
         uint8_t *out = xq + (size_t)n * C * hw;
         for (size_t i = 0; i < hw; i++)
             for (int c = 0; c < C; c++) out[c * hw + i] = f[i * C + c];
@@ -179,10 +181,20 @@ void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
                          int N, int train, float *z)
 {
     assert(N >= 1);
+    struct ssvae_acts *a = acts_reserve(m, N);
+    size_t frame = (size_t)m->cfg.H * m->cfg.W * m->cfg.C;
+    for (int n = 0; n < N; n++) a->frames[n] = video + (size_t)idx[n] * frame;
+    ssvae_model_forward_frames(m, a->frames, N, train, z);
+}
+
+void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
+                                int N, int train, float *z)
+{
+    assert(N >= 1);
     const ssvae_model_config *c = &m->cfg;
     struct ssvae_acts *a = acts_reserve(m, N);
     int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
-    load_frames(a->xq, video, idx, N, C, H, W);
+    load_frames(a->xq, frames, N, C, H, W);
 
     /* The fused kernels of nn/fused.c (each the composition of the plain
      * layers up to float rounding): conv + batch statistics from the bytes;

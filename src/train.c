@@ -1,6 +1,7 @@
 /*
  * train.c — the training loop of SPEC section 4: each epoch a fresh shuffle
- * of all consecutive pairs (t, t + offset), batches of B pairs whose 2B
+ * of all consecutive pairs (t, t + offset) (or of aligned pairs (t, t) of
+ * a video and its partner video), batches of B pairs whose 2B
  * frames go through the encoder (and its batch norm) together, and one
  * optimiser step per batch on
  *   a prior:      the InfoNCE loss, s_ij = log f(z_i, z'_j), negatives from
@@ -48,6 +49,7 @@ static double now(void)
 /* Scratch for one batch, allocated once per training run. */
 typedef struct batch_bufs {
     int *idx;        /* (2B) frame indices: bases, then targets */
+    const uint8_t **frames; /* (2B) where those frames are */
     float *z, *dz;   /* (2B, D) latents and their gradient */
     float *zu, *dzu; /* (2B, D) latents in the prior's units */
     float *s, *ds;   /* (B, B) logits */
@@ -56,7 +58,7 @@ typedef struct batch_bufs {
 
 static void bufs_free(batch_bufs *b)
 {
-    free(b->idx); free(b->z); free(b->dz); free(b->zu); free(b->dzu);
+    free(b->idx); free(b->frames); free(b->z); free(b->dz); free(b->zu); free(b->dzu);
     free(b->s); free(b->ds); free(b->y); free(b->yhat); free(b->dy);
 }
 
@@ -101,12 +103,19 @@ static double supervised_step(ssvae_model *m, const batch_bufs *b, int N,
     return loss / (N * D);
 }
 
-/* Fills b->idx with pairs pairs[first .. first + B) and returns 2B. */
-static int fill_batch(batch_bufs *b, const int *pairs, int first, int B, int offset)
+/* Fills b->idx and b->frames with pairs pairs[first .. first + B) and
+ * returns 2B: bases first, then their partners, which are frame t + offset
+ * of the same video, or frame t of the partner video when there is one. */
+static int fill_batch(batch_bufs *b, const ssvae_train_data *d, size_t frame,
+                      const int *pairs, int first, int B, int offset)
 {
     for (int i = 0; i < B; i++) {
-        b->idx[i] = pairs[first + i];
-        b->idx[B + i] = pairs[first + i] + offset;
+        int t = pairs[first + i];
+        b->idx[i] = t;
+        b->idx[B + i] = d->partners ? t : t + offset;
+        b->frames[i] = d->video + (size_t)t * frame;
+        b->frames[B + i] = d->partners ? d->partners + (size_t)t * frame
+                                       : d->video + (size_t)(t + offset) * frame;
     }
     return 2 * B;
 }
@@ -173,19 +182,51 @@ int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
                 ssvae_progress_fn progress, void *ctx,
                 ssvae_train_result *res, ssvae_error *err)
 {
+    ssvae_train_data d = {video, NULL, T, centres};
+    return ssvae_train_run(m, cfg, &d, NULL, progress, NULL, ctx, res, err);
+}
+
+/* Seeds the shuffle stream and replays the shuffles of epochs 1..epochs
+ * into pairs (npairs), as the loop below makes them. */
+static void replay_shuffle(ssvae_rng *rng, int *pairs, int npairs, uint64_t seed, int epochs)
+{
+    ssvae_rng_seed(rng, seed ^ 0x53485546464c45ULL);
+    for (int i = 0; i < npairs; i++) pairs[i] = i;
+    for (int e = 1; e <= (epochs > 1 ? epochs : 1); e++) ssvae_rng_shuffle(rng, pairs, npairs);
+}
+
+int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
+                    const ssvae_train_data *data, const ssvae_train_state *resume,
+                    ssvae_progress_fn progress, ssvae_epoch_fn on_epoch, void *ctx,
+                    ssvae_train_result *res, ssvae_error *err)
+{
     memset(res, 0, sizeof *res);
-    int off = cfg->offset, npairs = T - cfg->offset, B = cfg->batch, D = m->D;
+    int T = data->T, paired = data->partners != NULL;
+    int off = paired ? 0 : cfg->offset, npairs = T - off, B = cfg->batch, D = m->D;
+    const float *centres = data->centres;
     if (cfg->epochs < 0) return ssvae_fail(err, "epochs must be >= 0, got %d", cfg->epochs);
-    if (off < 1) return ssvae_fail(err, "offset must be >= 1, got %d", off);
+    if (!paired && off < 1) return ssvae_fail(err, "offset must be >= 1, got %d", off);
     if (B < 2 || B > 4096) return ssvae_fail(err, "batch must be 2..4096 pairs, got %d", B);
-    if (npairs < 2) return ssvae_fail(err, "need at least %d frames for offset %d, got %d", off + 2, off, T);
+    if (npairs < 2) {
+        if (paired) return ssvae_fail(err, "need at least 2 paired frames, got %d", T);
+        return ssvae_fail(err, "need at least %d frames for offset %d, got %d", off + 2, off, T);
+    }
     if (B > npairs) B = npairs;
     if (!(cfg->lr > 0) || !isfinite(cfg->lr)) return ssvae_fail(err, "learning rate must be positive, got %g", cfg->lr);
     if (m->cfg.supervised && !centres) return ssvae_fail(err, "supervised training needs the true centres");
+    if (m->cfg.supervised && paired) return ssvae_fail(err, "the supervised baseline does not take paired data");
+    if (resume) {
+        if (resume->n != m->nparams || !resume->m || !resume->v)
+            return ssvae_fail(err, "the saved optimiser state has %zu parameters, the model %zu", resume->n, m->nparams);
+        if (resume->epoch < 0 || resume->epoch > cfg->epochs)
+            return ssvae_fail(err, "the run has already trained %d epochs, more than the %d asked for",
+                              resume->epoch, cfg->epochs);
+    }
 
     batch_bufs b = {0};
-    size_t nz = (size_t)2 * B * D;
+    size_t nz = (size_t)2 * B * D, frame = (size_t)m->cfg.H * m->cfg.W * m->cfg.C;
     b.idx = malloc(2 * (size_t)B * sizeof *b.idx);
+    b.frames = malloc(2 * (size_t)B * sizeof *b.frames);
     b.z = malloc(nz * sizeof(float)); b.dz = malloc(nz * sizeof(float));
     b.zu = malloc(nz * sizeof(float)); b.dzu = malloc(nz * sizeof(float));
     b.y = malloc(nz * sizeof(float)); b.yhat = malloc(nz * sizeof(float)); b.dy = malloc(nz * sizeof(float));
@@ -200,35 +241,53 @@ int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
     /* Shuffling has its own stream, so changing the head's initialisation
      * does not change the order of the batches. */
     ssvae_rng shuffle_rng, head_rng;
-    ssvae_rng_seed(&shuffle_rng, cfg->seed ^ 0x53485546464c45ULL);
     ssvae_rng_seed(&head_rng, cfg->seed ^ 0x48454144ULL);
-    for (int i = 0; i < npairs; i++) pairs[i] = i;
-
-    /* The first batch of the first epoch sets the head's scale. Its
-     * forward pass must not count towards the running statistics. */
-    ssvae_rng_shuffle(&shuffle_rng, pairs, npairs);
-    size_t nstats = 2 * (size_t)m->cfg.F + 2 * (size_t)m->cfg.K;
-    float *keep = malloc(nstats * sizeof *keep);
-    memcpy(keep, m->stats, nstats * sizeof *keep);
-    ssvae_model_forward(m, video, b.idx, fill_batch(&b, pairs, 0, B, off), 1, b.z);
-    memcpy(m->stats, keep, nstats * sizeof *keep);
-    free(keep);
-    res->init_value = init_head(m, cfg, &b, B, &head_rng);
+    int status = 0, first_epoch = 1;
+    if (resume) {
+        /* The shuffles of the finished epochs, replayed: the stream must
+         * end where the saved one did, or this is another run's file. */
+        replay_shuffle(&shuffle_rng, pairs, npairs, cfg->seed, resume->epoch);
+        if (resume->epoch > 0 && memcmp(&shuffle_rng, &resume->shuffle, sizeof shuffle_rng)) {
+            status = ssvae_fail(err, "the saved shuffle state does not replay: the checkpoint was "
+                                "trained on other data (%d pairs here) or with another seed", npairs);
+        }
+        memcpy(opt.m, resume->m, m->nparams * sizeof *opt.m);
+        memcpy(opt.v, resume->v, m->nparams * sizeof *opt.v);
+        opt.step = resume->step;
+        res->init_value = resume->init_value;
+        for (int e = 0; e < resume->epoch; e++) {
+            res->loss[e] = resume->loss ? resume->loss[e] : 0.0;
+            res->elbo[e] = resume->elbo ? resume->elbo[e] : 0.0;
+        }
+        res->epochs = resume->epoch;
+        first_epoch = resume->epoch + 1;
+    } else {
+        /* The first batch of the first epoch sets the head's scale. Its
+         * forward pass must not count towards the running statistics. */
+        replay_shuffle(&shuffle_rng, pairs, npairs, cfg->seed, 1);
+        size_t nstats = 2 * (size_t)m->cfg.F + 2 * (size_t)m->cfg.K;
+        float *keep = malloc(nstats * sizeof *keep);
+        memcpy(keep, m->stats, nstats * sizeof *keep);
+        fill_batch(&b, data, frame, pairs, 0, B, off);
+        ssvae_model_forward_frames(m, b.frames, 2 * B, 1, b.z);
+        memcpy(m->stats, keep, nstats * sizeof *keep);
+        free(keep);
+        res->init_value = init_head(m, cfg, &b, B, &head_rng);
+    }
 
     memset(m->frozen, 0, m->nparams);
     if (!m->cfg.supervised && m->cfg.prior == SSVAE_PRIOR_GAUSSIAN && !cfg->learn_L)
         m->frozen[m->head - m->params] = 1;
 
-    int status = 0;
     double t_start = now();
-    for (int epoch = 1; epoch <= cfg->epochs && status == 0; epoch++) {
+    for (int epoch = first_epoch; epoch <= cfg->epochs && status == 0; epoch++) {
         double t0 = now(), sum_loss = 0, sum_elbo = 0;
         int steps = 0;
         if (epoch > 1) ssvae_rng_shuffle(&shuffle_rng, pairs, npairs);
         for (int first = 0; first + 2 <= npairs; first += B) {
             int nb = npairs - first < B ? npairs - first : B; /* last batch may be short */
-            int N = fill_batch(&b, pairs, first, nb, off);
-            ssvae_model_forward(m, video, b.idx, N, 1, b.z);
+            int N = fill_batch(&b, data, frame, pairs, first, nb, off);
+            ssvae_model_forward_frames(m, b.frames, N, 1, b.z);
             double loss = m->cfg.supervised ? supervised_step(m, &b, N, centres)
                                             : prior_step(m, &b, nb);
             if (!isfinite(loss)) {
@@ -251,6 +310,11 @@ int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
         res->elbo[epoch - 1] = st.elbo;
         res->epochs = epoch;
         if (progress) progress(ctx, &st);
+        if (on_epoch) {
+            ssvae_train_state ts = {epoch, opt.step, m->nparams, opt.m, opt.v, shuffle_rng,
+                                    res->init_value, res->loss, res->elbo};
+            if (on_epoch(ctx, m, &ts, err)) status = -1;
+        }
     }
     res->seconds = now() - t_start;
     ssvae_optim_free(&opt);

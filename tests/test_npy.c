@@ -232,6 +232,10 @@ static void test_rejects(void)
     expect_reject(p, "overflow");
     make_npy(p, 1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", 8);
     expect_reject(p, "overflow");
+    /* Found by fuzz/fuzz_npy: a zero did not excuse the other dimensions,
+     * so ssvae_array_count overflowed on the "empty" array read. */
+    make_npy(p, 1, 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967295, 4294967296, 0)}", 0);
+    expect_reject(p, "overflow");
     make_npy(p, 1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1)}", 4);
     expect_reject(p, "more than 8 dimensions");
     make_npy(p, 1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (2)}", 8);

@@ -50,14 +50,21 @@ int cli_make_dir(const char *path, ssvae_error *err);
 /* Writes text to path through a temporary file renamed into place. */
 int cli_write_text(const char *path, const char *text, ssvae_error *err);
 
-/* A video folder: frames.npy (T, H, W, C) uint8 and, if present,
- * centres.npy (T, K, 2) float32 pixels. */
+/* A video in any form ssvae_video_read takes (a .npy file, a folder with
+ * frames.npy, a folder of PNG frames), as (T, H, W, C) uint8, and, for
+ * the folder forms, centres.npy (T, K, 2) float32 pixels if present. */
 typedef struct cli_video {
     ssvae_array frames, centres;
     int T, H, W, C, K; /* K = 0 without centres */
+    int quantised;     /* float frames were rounded to 8 bits */
 } cli_video;
 
-int cli_load_video(const char *dir, cli_video *v, int need_centres, ssvae_error *err);
+/* need_centres: fail unless path is a folder holding centres.npy. */
+int cli_load_video(const char *path, cli_video *v, int need_centres, ssvae_error *err);
+/* Loads a video and says, unless quiet, how it was read ("ssvae CMD:
+ * PATH: T frames of WxH, C channels" and a note if quantised); 0, or 1
+ * after a one-line error. */
+int cli_open_video(const char *cmd, const char *path, cli_video *v, int need_centres, int quiet);
 void cli_video_free(cli_video *v);
 
 /* The training recipe flags shared by train, demo and sweep. Unset values

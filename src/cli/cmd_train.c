@@ -1,107 +1,408 @@
 /*
  * cmd_train.c — `ssvae train`, `ssvae probe` and `ssvae encode`: one model
- * trained on a video folder and saved as safetensors; a saved model scored
- * against true centres; a saved model's latents written as .npy.
+ * trained on a video (any form: docs/own-video.md) and saved as a
+ * resumable safetensors checkpoint; a model, or latents from .npy files,
+ * scored against true centres or the user's own targets; a model's latents
+ * written as .npy.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
-static cli_data as_data(const cli_video *v)
+/* ---- train ---------------------------------------------------------- */
+
+/* What the per-epoch hook needs. prog comes first: the same ctx goes to
+ * cli_progress_epoch, which reads it as a cli_progress. */
+typedef struct save_ctx {
+    cli_progress prog;
+    const char *path;          /* --save */
+    int every;                 /* --save-every (0: only at the end) */
+    const ssvae_train_config *tc;
+    const ssvae_meta *meta;    /* recipe, data, pairs */
+    int nmeta;
+    int saved_epoch;           /* last epoch written, 0 if none */
+} save_ctx;
+
+/* Writes the checkpoint every `every` epochs and after the last. */
+static int save_epoch(void *ctx, const ssvae_model *m, const ssvae_train_state *st, ssvae_error *err)
 {
-    return (cli_data){v->frames.data, v->centres.data, v->T, v->H, v->W, v->C, v->K};
+    save_ctx *s = ctx;
+    int last = st->epoch == s->tc->epochs;
+    if (!last && !(s->every > 0 && st->epoch % s->every == 0)) return 0;
+    if (ssvae_train_save(s->path, m, s->tc, st, s->meta, s->nmeta, err)) return -1;
+    s->saved_epoch = st->epoch;
+    return 0;
+}
+
+/* 1 if any recipe flag was given (they are refused with --resume). */
+static int recipe_given(const cli_recipe *r)
+{
+    return strcmp(r->preset, "default") || r->optim || r->lr > 0 || r->momentum >= 0 ||
+           r->batch > 0 || r->L0 || r->W0 || r->units || r->fix_L || r->seed != 1;
 }
 
 int cmd_train(int argc, char **argv)
 {
-    const char *data = "data", *test = NULL, *prior_name = "gaussian", *save = "model.safetensors";
-    int quiet = 0, K = 3;
+    static const char default_save[] = "model.safetensors", default_prior[] = "gaussian";
+    const char *data = "data", *test = NULL, *prior_name = default_prior, *save = default_save;
+    const char *pairs = NULL, *resume = NULL;
+    int quiet = 0, K = 0, offset = 0, every = 0;
     cli_recipe r;
     cli_recipe_init(&r);
-    cli_flag flags[32] = {
-        {"data", FLAG_STRING, &data, "training video folder (frames.npy; centres.npy for supervised)", 0, -1},
-        {"test", FLAG_STRING, &test, "held-out video folder: score the model on it after training", 0, -1},
+    cli_flag flags[40] = {
+        {"data", FLAG_STRING, &data, "training video: a .npy file, or a folder of frames.npy or PNG frames", 0, -1},
+        {"pairs", FLAG_STRING, &pairs, "paired data: a second video aligned with --data; pair t is (data[t], pairs[t])", 0, -1},
+        {"offset", FLAG_INT, &offset, "pairs are frames (t, t + offset); 0: 1, or the checkpoint's", 0, 1000000},
+        {"test", FLAG_STRING, &test, "held-out video folder with centres.npy: score the model on it after training", 0, -1},
         {"prior", FLAG_STRING, &prior_name, "gaussian, linear or supervised", 0, -1},
-        {"maps", FLAG_INT, &K, "maps (objects) the encoder has, when there are no centres", 1, SSVAE_MAXBALLS},
-        {"save", FLAG_STRING, &save, "where to write the trained model (safetensors)", 0, -1},
+        {"maps", FLAG_INT, &K, "maps (objects) K, so z has 2K latents; 0: the balls in centres.npy, or 3", 0, SSVAE_MAXBALLS},
+        {"save", FLAG_STRING, &save, "checkpoint to write at the end (safetensors; with --resume: the resumed file)", 0, -1},
+        {"save-every", FLAG_INT, &every, "also write the checkpoint every N epochs (0: only at the end)", 0, 1000000},
+        {"resume", FLAG_STRING, &resume, "continue the run saved in this checkpoint, with its recipe; --epochs sets the new total", 0, -1},
         {"quiet", FLAG_BOOL, &quiet, "no progress line", 0, -1},
     };
-    int n = 6;
+    int n = 10;
     cli_recipe_flags(&r, flags, &n);
-    int rc = cli_parse("train", "Trains the encoder of Fig. 2 on consecutive frames of a video with the\n"
-                       "InfoNCE loss of a prior (or, for 'supervised', on the true centres).",
+    int rc = cli_parse("train", "Trains the encoder of Fig. 2 on pairs of frames of a video with the\n"
+                       "InfoNCE loss of a prior (or, for 'supervised', on the true centres). The\n"
+                       "checkpoint can be resumed: stopping and resuming gives the same numbers\n"
+                       "as a run never stopped (docs/own-video.md).",
                        flags, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
     int supervised = !strcmp(prior_name, "supervised");
     ssvae_prior_kind prior = SSVAE_PRIOR_GAUSSIAN;
     if (!supervised && ssvae_prior_lookup(prior_name, &prior))
         return cli_error("train", 2, "--prior: unknown prior '%s' (gaussian, linear, supervised)", prior_name);
+    if (supervised && pairs)
+        return cli_error("train", 2, "--pairs: the supervised baseline trains on single frames, not pairs");
+    if (pairs && offset)
+        return cli_error("train", 2, "--offset and --pairs exclude each other (a pair is data[t], pairs[t])");
+    if (resume && recipe_given(&r))
+        return cli_error("train", 2, "--resume continues the recipe saved in %s; of the recipe flags only --epochs may be given", resume);
+
     ssvae_error err;
-    cli_video tv = {0}, sv = {0};
-    if (cli_load_video(data, &tv, supervised || test, &err)) return cli_error("train", 1, "%s", err.msg);
+    ssvae_model m = {0};
+    ssvae_train_state state = {0};
     ssvae_train_config tc;
-    double units;
-    rc = cli_recipe_resolve("train", &r, tv.W, &tc, &units);
-    if (!rc && test && cli_load_video(test, &sv, 1, &err)) rc = cli_error("train", 1, "%s", err.msg);
-    if (!rc && test && (sv.H != tv.H || sv.W != tv.W || sv.C != tv.C || sv.K != tv.K))
-        rc = cli_error("train", 1, "%s: frames or balls differ in shape from %s", test, data);
-    if (rc) goto done;
-    if (tv.K) K = tv.K;
-    char recipe[256];
-    cli_recipe_describe(&tc, units, tv.W, recipe, sizeof recipe);
-    if (!quiet) fprintf(stderr, "ssvae train: %s prior, %s\n", prior_name, recipe);
-    cli_data td = as_data(&tv), sd = test ? as_data(&sv) : td;
-    td.K = K;
-    if (!test) {
-        /* No held-out video: train, save, and say so; scoring needs centres. */
+    double units = 1;
+    cli_video tv = {0}, pv = {0}, sv = {0};
+    rc = 1;
+    if (resume) {
+        /* The model, the optimiser, the shuffle and the recipe come from the file. */
+        int epochs_asked = r.epochs;
+        if (ssvae_train_load(resume, &m, &tc, &state, &err)) {
+            cli_error("train", 1, "%s", err.msg);
+            goto done;
+        }
+        const char *head = m.cfg.supervised ? "supervised" : ssvae_prior_get(m.cfg.prior)->name;
+        if (prior_name != default_prior && strcmp(prior_name, head)) {
+            cli_error("train", 1, "%s: the checkpoint trains the %s prior, not %s", resume, head, prior_name);
+            goto done;
+        }
+        if (K && K != m.cfg.K) {
+            cli_error("train", 1, "%s: the checkpoint has %d maps, not %d", resume, m.cfg.K, K);
+            goto done;
+        }
+        if (offset && offset != tc.offset) {
+            cli_error("train", 1, "%s: the checkpoint pairs frames %d apart, not %d", resume, tc.offset, offset);
+            goto done;
+        }
+        if (epochs_asked >= 0) tc.epochs = epochs_asked;
+        if (tc.epochs < state.epoch) {
+            rc = cli_error("train", 2, "--epochs: %s has already trained %d epochs", resume, state.epoch);
+            goto done;
+        }
+        if (save == default_save) save = resume;
+        supervised = m.cfg.supervised;
+        prior = m.cfg.prior;
+        prior_name = head;
+        units = m.cfg.units;
+    }
+    if (cli_open_video("train", data, &tv, supervised || test, quiet)) goto done;
+    if (pairs) {
+        if (cli_open_video("train", pairs, &pv, 0, quiet)) goto done;
+        if (pv.T != tv.T || pv.H != tv.H || pv.W != tv.W || pv.C != tv.C) {
+            cli_error("train", 1, "%s: %d frames of %dx%dx%d, but %s has %d of %dx%dx%d: paired videos must match",
+                      pairs, pv.T, pv.W, pv.H, pv.C, data, tv.T, tv.W, tv.H, tv.C);
+            goto done;
+        }
+    }
+    if (resume) {
+        if (tv.H != m.cfg.H || tv.W != m.cfg.W || tv.C != m.cfg.C) {
+            cli_error("train", 1, "%s: the checkpoint expects %dx%dx%d frames, %s has %dx%dx%d", resume,
+                      m.cfg.W, m.cfg.H, m.cfg.C, data, tv.W, tv.H, tv.C);
+            goto done;
+        }
+    } else {
+        if (cli_recipe_resolve("train", &r, tv.W, &tc, &units)) {
+            rc = 2;
+            goto done;
+        }
+        tc.offset = offset ? offset : 1;
+    }
+    if (test && (cli_open_video("train", test, &sv, 1, quiet))) goto done;
+    if (test && (sv.H != tv.H || sv.W != tv.W || sv.C != tv.C || sv.K != tv.K)) {
+        cli_error("train", 1, "%s: frames or balls differ in shape from %s", test, data);
+        goto done;
+    }
+    if (!resume) {
         ssvae_model_config mc;
         ssvae_model_config_default(&mc);
-        mc.C = tv.C; mc.H = tv.H; mc.W = tv.W; mc.K = K; mc.supervised = supervised;
-        mc.prior = prior; mc.units = units;
-        ssvae_model m;
-        ssvae_train_result res;
-        cli_progress prog = {"train", quiet, supervised};
-        if (ssvae_model_init(&m, &mc, tc.seed, &err) ||
-            ssvae_train(&m, &tc, tv.frames.data, tv.T, tv.centres.data, cli_progress_epoch, &prog, &res, &err)) {
-            rc = cli_error("train", 1, "%s", err.msg);
-        } else {
-            ssvae_meta meta[] = {{"recipe", recipe}};
-            if (ssvae_model_save(&m, save, meta, 1, &err)) rc = cli_error("train", 1, "%s", err.msg);
-            else printf("trained in %.1f s, final ELBO %.4f nats; wrote %s\n", res.seconds,
-                        res.epochs ? res.elbo[res.epochs - 1] : 0.0, save);
-            ssvae_train_result_free(&res);
+        mc.C = tv.C; mc.H = tv.H; mc.W = tv.W;
+        mc.K = K ? K : tv.K ? tv.K : 3;
+        if (tv.K && K && K != tv.K && (supervised || test)) {
+            rc = cli_error("train", 2, "--maps %d: the centres hold %d balls", K, tv.K);
+            goto done;
         }
-        ssvae_model_free(&m);
+        mc.supervised = supervised; mc.prior = prior; mc.units = units;
+        if (ssvae_model_init(&m, &mc, tc.seed, &err)) {
+            cli_error("train", 1, "%s", err.msg);
+            goto done;
+        }
+    }
+
+    char recipe[320], base[256];
+    cli_recipe_describe(&tc, units, tv.W, base, sizeof base);
+    if (pairs) snprintf(recipe, sizeof recipe, "%s pairs=aligned", base);
+    else snprintf(recipe, sizeof recipe, "%s offset=%d", base, tc.offset);
+    if (!quiet) {
+        if (resume) fprintf(stderr, "ssvae train: resuming %s at epoch %d of %d: %s prior, %s\n", resume,
+                            state.epoch, tc.epochs, prior_name, recipe);
+        else fprintf(stderr, "ssvae train: %s prior, %d maps, %s\n", prior_name, m.cfg.K, recipe);
+    }
+    ssvae_meta meta[] = {{"recipe", recipe}, {"data", (char *)data}, {"pairs", (char *)(pairs ? pairs : "")}};
+    save_ctx sc = {{"train", quiet, supervised}, save, every, &tc, meta, 3, 0};
+    ssvae_train_data td = {tv.frames.data, pairs ? pv.frames.data : NULL, tv.T, tv.centres.data};
+    ssvae_train_result res;
+    if (ssvae_train_run(&m, &tc, &td, resume ? &state : NULL, cli_progress_epoch, save_epoch, &sc, &res, &err)) {
+        if (sc.saved_epoch) cli_error("train", 1, "%s; %s holds epoch %d, the last good one", err.msg, save, sc.saved_epoch);
+        else if (resume) cli_error("train", 1, "%s; %s is unchanged", err.msg, resume);
+        else cli_error("train", 1, "%s; no checkpoint was written", err.msg);
+        ssvae_train_result_free(&res);
+        goto done;
+    }
+    /* Nothing left to train (--epochs 0, or a resume already at its
+     * total): the end-of-run save has not happened in the hook. */
+    if (res.epochs == 0 && ssvae_model_save(&m, save, meta, 3, &err)) {
+        cli_error("train", 1, "%s", err.msg);
+        ssvae_train_result_free(&res);
+        goto done;
+    }
+    if (!sc.saved_epoch && res.epochs > 0) {
+        ssvae_train_state st = {res.epochs, state.step, m.nparams, state.m, state.v, state.shuffle,
+                                res.init_value, res.loss, res.elbo};
+        if (ssvae_train_save(save, &m, &tc, &st, meta, 3, &err)) {
+            cli_error("train", 1, "%s", err.msg);
+            ssvae_train_result_free(&res);
+            goto done;
+        }
+    }
+    double final_elbo = res.epochs ? res.elbo[res.epochs - 1] : 0.0;
+    if (!test) {
+        printf("trained in %.1f s, final %s %.4f; wrote %s\n", res.seconds,
+               supervised ? "mse" : "ELBO (nats)", supervised ? (res.epochs ? res.loss[res.epochs - 1] : 0.0)
+                                                             : final_elbo, save);
+        ssvae_train_result_free(&res);
+        rc = 0;
         goto done;
     }
     cli_row row;
-    rc = cli_run_model("train", prior_name, supervised, prior, &tc, units, &td, &sd, 1, quiet, save, NULL, &row);
-    if (!rc) {
+    memset(&row, 0, sizeof row);
+    snprintf(row.name, sizeof row.name, "%s", prior_name);
+    row.nballs = m.cfg.K;
+    row.elbo = supervised || !res.epochs ? NAN : final_elbo;
+    row.log_b = log((double)(tc.batch < tv.T - tc.offset ? tc.batch : tv.T - tc.offset));
+    row.init = res.init_value;
+    row.seconds = res.seconds;
+    snprintf(row.learned, sizeof row.learned, "-");
+    if (!supervised) ssvae_prior_get(prior)->describe(row.learned, sizeof row.learned, m.head, m.D);
+    row.curve = res;
+    if (ssvae_evaluate(&m, tv.frames.data, tv.centres.data, tv.T, sv.frames.data, sv.centres.data, sv.T,
+                       NULL, NULL, &row.ev, &err)) {
+        cli_error("train", 1, "%s", err.msg);
+    } else {
         cli_print_table(stdout, &row, 1, row.ev.chance_test);
         printf("wrote %s\n", save);
+        rc = 0;
     }
     ssvae_train_result_free(&row.curve);
 done:
+    ssvae_model_free(&m);
+    ssvae_train_state_free(&state);
     cli_video_free(&tv);
+    cli_video_free(&pv);
     cli_video_free(&sv);
+    return rc;
+}
+
+/* ---- probe ---------------------------------------------------------- */
+
+/* A 2-D float32 .npy (rows, cols), rows == want_rows unless want_rows < 0;
+ * 0, or fills err. */
+static int load_matrix(const char *path, const char *what, int want_rows, ssvae_array *a, ssvae_error *err)
+{
+    if (ssvae_npy_read(path, a, err)) return -1;
+    if (a->dtype != SSVAE_F32 || a->ndim != 2 || a->shape[0] < 1 || a->shape[1] < 1 ||
+        a->shape[0] > 100000000 || a->shape[1] > 4096) {
+        ssvae_array_free(a);
+        return ssvae_fail(err, "%s: %s must be a float32 array of shape (T, columns), columns <= 4096", path, what);
+    }
+    if (want_rows >= 0 && a->shape[0] != want_rows) {
+        int64_t got = a->shape[0];
+        ssvae_array_free(a);
+        return ssvae_fail(err, "%s: %s has %lld rows, the latents %d", path, what, (long long)got, want_rows);
+    }
+    return 0;
+}
+
+/* Probes latents x -> targets y: fits on train, prints per-column RMSE on
+ * train and test, the chance RMSE (training mean), and for an even
+ * number of columns the mean distance between the (x, y) points of column
+ * pairs (2i, 2i+1). */
+static int probe_targets(const float *xtr, const float *ytr, int Ttr, const float *xte, const float *yte,
+                         int Tte, int D, int P, ssvae_error *err)
+{
+    ssvae_probe pr;
+    if (ssvae_probe_fit(&pr, xtr, ytr, Ttr, D, P, err)) return -1;
+    float *ptr = malloc((size_t)Ttr * P * sizeof *ptr), *pte = malloc((size_t)Tte * P * sizeof *pte);
+    float *chance = malloc((size_t)Tte * P * sizeof *chance);
+    double *mean = calloc((size_t)P, sizeof *mean);
+    ssvae_probe_apply(&pr, xtr, Ttr, ptr);
+    ssvae_probe_apply(&pr, xte, Tte, pte);
+    for (int t = 0; t < Ttr; t++)
+        for (int p = 0; p < P; p++) mean[p] += (double)ytr[(size_t)t * P + p] / Ttr;
+    for (int t = 0; t < Tte; t++)
+        for (int p = 0; p < P; p++) chance[(size_t)t * P + p] = (float)mean[p];
+    printf("%-8s %12s %12s %12s\n", "target", "rmse_train", "rmse_test", "rmse_chance");
+    double all[3] = {0, 0, 0};
+    for (int p = 0; p < P; p++) {
+        double s[3] = {0, 0, 0};
+        for (int t = 0; t < Ttr; t++) {
+            double e = (double)ptr[(size_t)t * P + p] - ytr[(size_t)t * P + p];
+            s[0] += e * e / Ttr;
+        }
+        for (int t = 0; t < Tte; t++) {
+            double e = (double)pte[(size_t)t * P + p] - yte[(size_t)t * P + p];
+            double c = (double)chance[(size_t)t * P + p] - yte[(size_t)t * P + p];
+            s[1] += e * e / Tte;
+            s[2] += c * c / Tte;
+        }
+        for (int k = 0; k < 3; k++) all[k] += s[k] / P;
+        printf("%-8d %12.6g %12.6g %12.6g\n", p, sqrt(s[0]), sqrt(s[1]), sqrt(s[2]));
+    }
+    printf("%-8s %12.6g %12.6g %12.6g\n", "all", sqrt(all[0]), sqrt(all[1]), sqrt(all[2]));
+    if (P % 2 == 0) {
+        int Kp = P / 2;
+        printf("mean distance of the %d (x, y) points: train %.6g, test %.6g, chance %.6g\n", Kp,
+               ssvae_mean_distance(ptr, ytr, Ttr, Kp, 1, 1), ssvae_mean_distance(pte, yte, Tte, Kp, 1, 1),
+               ssvae_mean_distance(chance, yte, Tte, Kp, 1, 1));
+    }
+    free(ptr); free(pte); free(chance); free(mean);
+    ssvae_probe_free(&pr);
+    return 0;
+}
+
+/* Latents of a video with a model; malloc'd (T, D), or NULL after err. */
+static float *encode_video(ssvae_model *m, const char *model, const char *path, int *T, ssvae_error *err)
+{
+    cli_video v;
+    if (cli_load_video(path, &v, 0, err)) return NULL;
+    if (v.H != m->cfg.H || v.W != m->cfg.W || v.C != m->cfg.C) {
+        ssvae_fail(err, "%s: the model %s expects %dx%dx%d frames, the video has %dx%dx%d", path, model,
+                   m->cfg.W, m->cfg.H, m->cfg.C, v.W, v.H, v.C);
+        cli_video_free(&v);
+        return NULL;
+    }
+    float *z = malloc((size_t)v.T * m->D * sizeof *z);
+    if (z) ssvae_model_encode(m, v.frames.data, v.T, z);
+    else ssvae_fail(err, "%s: out of memory", path);
+    *T = v.T;
+    cli_video_free(&v);
+    return z;
+}
+
+/* `ssvae probe` against the user's targets: latents from .npy files, or
+ * from the model on the --train / --test videos. */
+static int probe_own(const char *model, const char *train, const char *test, const char *ltr,
+                     const char *lte, const char *ytr_path, const char *yte_path)
+{
+    ssvae_error err;
+    ssvae_array xa[2] = {{0}}, ya[2] = {{0}};
+    ssvae_model m = {0};
+    float *z[2] = {NULL, NULL};
+    int T[2] = {0, 0}, D = 0, rc = 1;
+    const char *lat[2] = {ltr, lte}, *vid[2] = {train, test}, *tgt[2] = {ytr_path, yte_path};
+    const float *x[2];
+    if ((!ltr || !lte) && ssvae_model_load(&m, model, &err)) goto fail;
+    for (int i = 0; i < 2; i++) {
+        if (lat[i]) {
+            if (load_matrix(lat[i], "latents", -1, &xa[i], &err)) goto fail;
+            x[i] = xa[i].data;
+            T[i] = (int)xa[i].shape[0];
+            if (i == 1 && xa[1].shape[1] != D) {
+                ssvae_fail(&err, "%s: %lld latent columns, the training latents have %d", lat[1],
+                           (long long)xa[1].shape[1], D);
+                goto fail;
+            }
+            D = (int)xa[i].shape[1];
+        } else {
+            if (!vid[i]) {
+                ssvae_fail(&err, "--%s: give the latents (.npy) or a video to encode with --model",
+                           i ? "latents-test" : "latents-train");
+                goto fail;
+            }
+            if (!(z[i] = encode_video(&m, model, vid[i], &T[i], &err))) goto fail;
+            x[i] = z[i];
+            D = m.D;
+        }
+        if (load_matrix(tgt[i], "targets", T[i], &ya[i], &err)) goto fail;
+    }
+    if (ya[1].shape[1] != ya[0].shape[1]) {
+        ssvae_fail(&err, "%s: %lld target columns, the training targets have %lld", yte_path,
+                   (long long)ya[1].shape[1], (long long)ya[0].shape[1]);
+        goto fail;
+    }
+    if (probe_targets(x[0], ya[0].data, T[0], x[1], ya[1].data, T[1], D, (int)ya[0].shape[1], &err)) goto fail;
+    rc = 0;
+fail:
+    if (rc) cli_error("probe", 1, "%s", err.msg);
+    for (int i = 0; i < 2; i++) {
+        ssvae_array_free(&xa[i]);
+        ssvae_array_free(&ya[i]);
+        free(z[i]);
+    }
+    ssvae_model_free(&m);
     return rc;
 }
 
 int cmd_probe(int argc, char **argv)
 {
     const char *model = "model.safetensors", *train = "data", *test = NULL;
+    const char *ltr = NULL, *lte = NULL, *ytr = NULL, *yte = NULL;
     cli_flag flags[] = {
         {"model", FLAG_STRING, &model, "trained model (safetensors)", 0, -1},
-        {"train", FLAG_STRING, &train, "video folder to fit the probe and the pairing on", 0, -1},
-        {"test", FLAG_STRING, &test, "held-out video folder to score on (required)", 0, -1},
+        {"train", FLAG_STRING, &train, "video to fit the probe and the pairing on (a folder with centres.npy, unless --targets-train)", 0, -1},
+        {"test", FLAG_STRING, &test, "held-out video to score on (required unless --latents-test)", 0, -1},
+        {"latents-train", FLAG_STRING, &ltr, "latents (T, D) float32 .npy to fit on, instead of encoding --train", 0, -1},
+        {"latents-test", FLAG_STRING, &lte, "latents (T, D) float32 .npy to score on, instead of encoding --test", 0, -1},
+        {"targets-train", FLAG_STRING, &ytr, "your own targets (T, P) float32 .npy for the training latents", 0, -1},
+        {"targets-test", FLAG_STRING, &yte, "your own targets (T, P) float32 .npy for the test latents", 0, -1},
         {0},
     };
     int rc = cli_parse("probe", "Scores a trained encoder (SPEC section 4): the linear probe from the\n"
                        "latents to the true centres, the direct error (maps read as positions),\n"
-                       "and the chance level, in pixels.", flags, argc, argv);
+                       "and the chance level, in pixels. With --targets-train/--targets-test it\n"
+                       "probes against your own labels instead: RMSE per target column and, for\n"
+                       "an even number of columns, the mean distance of the (x, y) points.",
+                       flags, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
+    if (!ytr != !yte) return cli_error("probe", 2, "--targets-train and --targets-test go together");
+    if ((ltr || lte) && !ytr)
+        return cli_error("probe", 2, "--latents-train/--latents-test need --targets-train and --targets-test");
+    if (ytr) return probe_own(model, train, test, ltr, lte, ytr, yte);
     if (!test) return cli_error("probe", 2, "--test: a held-out video folder is required");
     ssvae_error err;
     ssvae_model m;
@@ -119,7 +420,7 @@ int cmd_probe(int argc, char **argv)
         memset(&row, 0, sizeof row);
         snprintf(row.name, sizeof row.name, "%s", m.cfg.supervised ? "supervised" : ssvae_prior_get(m.cfg.prior)->name);
         row.nballs = m.cfg.K;
-        row.elbo = 0.0 / 0.0;
+        row.elbo = NAN;
         if (m.cfg.supervised) snprintf(row.learned, sizeof row.learned, "-");
         else ssvae_prior_get(m.cfg.prior)->describe(row.learned, sizeof row.learned, m.head, m.D);
         if (ssvae_evaluate(&m, tv.frames.data, tv.centres.data, tv.T, sv.frames.data, sv.centres.data,
@@ -136,13 +437,18 @@ int cmd_probe(int argc, char **argv)
     return rc;
 }
 
+/* ---- encode --------------------------------------------------------- */
+
 int cmd_encode(int argc, char **argv)
 {
     const char *model = "model.safetensors", *data = "data", *out = "latents.npy";
+    int quiet = 0;
     cli_flag flags[] = {
         {"model", FLAG_STRING, &model, "trained model (safetensors)", 0, -1},
-        {"data", FLAG_STRING, &data, "video folder (frames.npy)", 0, -1},
+        {"data", FLAG_STRING, &data, "video: a .npy file, or a folder of frames.npy or PNG frames", 0, -1},
+        {"frames", FLAG_STRING, &data, "the same as --data", 0, -1},
         {"out", FLAG_STRING, &out, "latents (T, 2K) float32 .npy", 0, -1},
+        {"quiet", FLAG_BOOL, &quiet, "say nothing about the input", 0, -1},
         {0},
     };
     int rc = cli_parse("encode", "Writes the latents z (normalised centres of mass of each map) of every\n"
@@ -153,10 +459,11 @@ int cmd_encode(int argc, char **argv)
     if (ssvae_model_load(&m, model, &err)) return cli_error("encode", 1, "%s", err.msg);
     cli_video v = {0};
     rc = 1;
-    if (cli_load_video(data, &v, 0, &err)) {
-        cli_error("encode", 1, "%s", err.msg);
+    if (cli_open_video("encode", data, &v, 0, quiet)) {
+        /* said */
     } else if (v.H != m.cfg.H || v.W != m.cfg.W || v.C != m.cfg.C) {
-        cli_error("encode", 1, "%s: the model expects %dx%dx%d frames", model, m.cfg.W, m.cfg.H, m.cfg.C);
+        cli_error("encode", 1, "%s: the model expects %dx%dx%d frames, %s has %dx%dx%d", model, m.cfg.W,
+                  m.cfg.H, m.cfg.C, data, v.W, v.H, v.C);
     } else {
         float *z = malloc((size_t)v.T * m.D * sizeof *z);
         ssvae_model_encode(&m, v.frames.data, v.T, z);

@@ -1,7 +1,7 @@
 /*
  * files.c — the CLI's file chores: folders, small text outputs written
- * atomically, loading a video folder (frames.npy, centres.npy), and the
- * progress line.
+ * atomically, loading a video (any form ssvae_video_read takes, and
+ * centres.npy beside it), and the progress line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,29 +52,27 @@ int cli_write_text(const char *path, const char *text, ssvae_error *err)
     return 0;
 }
 
-int cli_load_video(const char *dir, cli_video *v, int need_centres, ssvae_error *err)
+int cli_load_video(const char *path, cli_video *v, int need_centres, ssvae_error *err)
 {
-    char path[4200];
+    char cpath[4200];
     memset(v, 0, sizeof *v);
-    snprintf(path, sizeof path, "%s/frames.npy", dir);
-    if (ssvae_npy_read(path, &v->frames, err)) return -1;
+    if (ssvae_video_read(path, &v->frames, &v->quantised, err)) return -1;
     const ssvae_array *f = &v->frames;
-    if (f->dtype != SSVAE_U8 || f->ndim != 4 || f->shape[0] < 2 || f->shape[1] < 1 ||
-        f->shape[2] < 1 || f->shape[3] < 1 || f->shape[3] > 32) {
-        ssvae_array_free(&v->frames);
-        return ssvae_fail(err, "%s: expected uint8 frames of shape (T>=2, H, W, C<=32)", path);
-    }
     v->T = (int)f->shape[0];
     v->H = (int)f->shape[1];
     v->W = (int)f->shape[2];
     v->C = (int)f->shape[3];
-    snprintf(path, sizeof path, "%s/centres.npy", dir);
-    if (access(path, F_OK)) {
+    struct stat st;
+    int folder = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    snprintf(cpath, sizeof cpath, "%s/centres.npy", path);
+    if (!folder || access(cpath, F_OK)) {
         if (!need_centres) return 0;
         ssvae_array_free(&v->frames);
-        return ssvae_fail(err, "%s: missing (true centres are needed here)", path);
+        if (!folder)
+            return ssvae_fail(err, "%s: true centres are needed here: give a folder holding frames and centres.npy", path);
+        return ssvae_fail(err, "%s: missing (true centres are needed here)", cpath);
     }
-    if (ssvae_npy_read(path, &v->centres, err)) {
+    if (ssvae_npy_read(cpath, &v->centres, err)) {
         ssvae_array_free(&v->frames);
         return -1;
     }
@@ -82,9 +80,23 @@ int cli_load_video(const char *dir, cli_video *v, int need_centres, ssvae_error 
     if (c->dtype != SSVAE_F32 || c->ndim != 3 || c->shape[0] != v->T || c->shape[1] < 1 ||
         c->shape[1] > SSVAE_MAXBALLS || c->shape[2] != 2) {
         cli_video_free(v);
-        return ssvae_fail(err, "%s: expected float32 centres of shape (%d, K<=%d, 2)", path, v->T, SSVAE_MAXBALLS);
+        return ssvae_fail(err, "%s: expected float32 centres of shape (%d, K<=%d, 2)", cpath, v->T, SSVAE_MAXBALLS);
     }
     v->K = (int)c->shape[1];
+    return 0;
+}
+
+int cli_open_video(const char *cmd, const char *path, cli_video *v, int need_centres, int quiet)
+{
+    ssvae_error err;
+    if (cli_load_video(path, v, need_centres, &err)) return cli_error(cmd, 1, "%s", err.msg);
+    if (!quiet) {
+        fprintf(stderr, "ssvae %s: %s: %d frames of %dx%d, %d channel%s%s\n", cmd, path, v->T, v->W, v->H,
+                v->C, v->C == 1 ? "" : "s", v->K ? ", with centres" : "");
+        if (v->quantised)
+            fprintf(stderr, "ssvae %s: note: %s holds float frames; quantised to 8 bits as round(255 x)\n",
+                    cmd, path);
+    }
     return 0;
 }
 

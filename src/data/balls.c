@@ -22,10 +22,17 @@ static const double pi = 3.14159265358979323846;
 /* Fills cfg with the paper's set-up (SPEC section 1). */
 void ssvae_balls_default(ssvae_balls_config *cfg)
 {
-    static const uint8_t colours[3][3] = {
+    /* The paper's three, then five more so that every ball up to
+     * SSVAE_MAXBALLS is visible on the black background. */
+    static const uint8_t colours[SSVAE_MAXBALLS][3] = {
         {255, 127, 80},  /* coral */
         {60, 179, 113},  /* sea green */
         {65, 105, 225},  /* royal blue */
+        {255, 215, 0},   /* gold */
+        {218, 112, 214}, /* orchid */
+        {64, 224, 208},  /* turquoise */
+        {240, 240, 240}, /* near white */
+        {205, 92, 92},   /* indian red */
     };
     memset(cfg, 0, sizeof *cfg);
     cfg->frames = 900;

@@ -31,22 +31,26 @@
 static const char *const descr_of[] = {"|u1", "<f4", "<f8"};
 
 /* Bytes of data for the shape, or -1 if a dimension is negative, -2 if the
- * size does not fit in an int64 (and so in a file). */
+ * size does not fit in an int64 (and so in a file). Zeros are skipped in
+ * the overflow test but still counted: as in numpy, (huge, huge, 0) is
+ * refused, so ssvae_array_count can never overflow on an array we read. */
 static int64_t data_bytes(int ndim, const int64_t *shape, size_t itemsize)
 {
-    for (int i = 0; i < ndim; i++) {
+    for (int i = 0; i < ndim; i++)
         if (shape[i] < 0)
             return -1;
-        if (shape[i] == 0)
-            return 0; /* checked first: (huge, huge, 0) is a valid empty array */
-    }
     int64_t n = (int64_t)itemsize;
+    int empty = 0;
     for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 0) {
+            empty = 1;
+            continue;
+        }
         if (n > INT64_MAX / shape[i])
             return -2;
         n *= shape[i];
     }
-    return n;
+    return empty ? 0 : n;
 }
 
 /* ---- Header parsing: a cursor over the header text, never past end ---- */

@@ -1,5 +1,6 @@
 /*
- * png.c — 8-bit RGB PNG files through libpng. Every libpng call is checked:
+ * png.c — PNG files through libpng: 8-bit RGB out; in, 8- or 16-bit grey,
+ * grey + alpha, RGB, RGBA or palette, to 8 bits. Every libpng call is checked:
  * libpng reports errors through a callback that must not return, so ours
  * records the message and longjmps back into the function that made the
  * call, which frees what it holds and returns -1 with the message. Only
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/png.h"
@@ -116,8 +118,13 @@ int ssvae_png_write(const char *path, const uint8_t *pixels, int w, int h,
     return 0;
 }
 
-int ssvae_png_read(const char *path, uint8_t **pixels, int *w, int *h,
-                   ssvae_error *err)
+/* Reads path into 8-bit pixels. channels_out 3: converted to RGB (alpha
+ * dropped, grey spread); channels_out 0: the file's own channels (grey 1,
+ * grey + alpha 2, RGB 3, RGBA 4; a palette becomes RGB, or RGBA where it
+ * has transparency). 16-bit samples are scaled to 8 bits with rounding
+ * (png_set_scale_16: v * 255 / 65535). */
+static int png_read_common(const char *path, int channels_out, uint8_t **pixels,
+                           int *w, int *h, int *channels, ssvae_error *err)
 {
     *pixels = NULL;
     FILE *f = fopen(path, "rb");
@@ -148,25 +155,43 @@ int ssvae_png_read(const char *path, uint8_t **pixels, int *w, int *h,
     }
     png_init_io(png, f);
     png_set_sig_bytes(png, 8);
+    /* libpng's own limits: no picture wider or taller than a million
+     * pixels, no ancillary chunk over 1 MB (its defaults are laxer). */
+    png_set_user_limits(png, 1000000, 1000000);
+    png_set_chunk_malloc_max(png, (png_alloc_size_t)1 << 20);
+    /* A damaged stream is an error, not a warning with a partly black
+     * picture (libpng's default on reading since 1.6). */
+    png_set_benign_errors(png, 0);
     png_read_info(png, info);
     png_uint_32 pw = png_get_image_width(png, info), ph = png_get_image_height(png, info);
-    /* To 8-bit RGB whatever the file holds. */
-    png_set_expand(png);
-    png_set_strip_16(png);
-    png_set_strip_alpha(png);
-    png_set_gray_to_rgb(png);
+    /* Deflate packs at most 1032 bytes into one, so a header claiming
+     * more raw bytes than that many times the file's length is a lie:
+     * refuse it before anything of that size is allocated. */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 &&
+        (double)ph * (double)png_get_rowbytes(png, info) > 1032.0 * (double)st.st_size + 4096.0)
+        png_error(png, "the header claims more pixels than the file can hold");
+    png_set_expand(png);   /* palette -> RGB(A), grey < 8 bits -> 8, tRNS -> alpha */
+    png_set_scale_16(png); /* 16 -> 8 bits, rounded */
+    if (channels_out == 3) {
+        png_set_strip_alpha(png);
+        png_set_gray_to_rgb(png);
+    }
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)pw * 3)
-        png_error(png, "unexpected row size after conversion to RGB");
-    if ((size_t)pw * ph * 3 > PNG_MAX_BYTES)
+    int ch = png_get_channels(png, info);
+    if (png_get_bit_depth(png, info) != 8 || ch < 1 || ch > 4 || (channels_out && ch != channels_out))
+        png_error(png, "unexpected pixel format after conversion to 8 bits");
+    if (png_get_rowbytes(png, info) != (size_t)pw * ch)
+        png_error(png, "unexpected row size after conversion to 8 bits");
+    if ((size_t)pw * ph * ch > PNG_MAX_BYTES)
         png_error(png, "picture too large");
-    data = malloc((size_t)pw * ph * 3);
+    data = malloc((size_t)pw * ph * ch);
     rows = malloc((size_t)ph * sizeof *rows);
     if (!data || !rows)
         png_error(png, "out of memory");
     for (png_uint_32 y = 0; y < ph; y++)
-        rows[y] = data + (size_t)y * pw * 3;
+        rows[y] = data + (size_t)y * pw * ch;
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
@@ -175,5 +200,19 @@ int ssvae_png_read(const char *path, uint8_t **pixels, int *w, int *h,
     *pixels = data;
     *w = (int)pw;
     *h = (int)ph;
+    if (channels)
+        *channels = ch;
     return 0;
+}
+
+int ssvae_png_read(const char *path, uint8_t **pixels, int *w, int *h,
+                   ssvae_error *err)
+{
+    return png_read_common(path, 3, pixels, w, h, NULL, err);
+}
+
+int ssvae_png_read_frame(const char *path, uint8_t **pixels, int *w, int *h,
+                         int *channels, ssvae_error *err)
+{
+    return png_read_common(path, 0, pixels, w, h, channels, err);
 }

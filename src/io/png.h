@@ -1,7 +1,7 @@
 /*
- * png.h — 8-bit PNG files through libpng (internal to the library; the
- * figure code and the tests use it). Pictures are (H, W, channels) uint8,
- * C order, channels 3 (RGB) or 4 (RGBA).
+ * png.h — PNG files through libpng (internal to the library; the figure
+ * code, the video reader and the tests use it). Pictures are (H, W,
+ * channels) uint8, C order.
  */
 #ifndef SSVAE_IO_PNG_H
 #define SSVAE_IO_PNG_H
@@ -27,5 +27,14 @@ int ssvae_png_write(const char *path, const uint8_t *pixels, int w, int h,
  * 3) is malloc'd and owned by the caller. */
 int ssvae_png_read(const char *path, uint8_t **pixels, int *w, int *h,
                    ssvae_error *err);
+
+/* Reads one video frame keeping the file's channels: *channels is 1 (grey),
+ * 2 (grey + alpha), 3 (RGB) or 4 (RGBA); a palette becomes RGB, or RGBA
+ * where it has transparency. 16-bit samples are scaled to 8 bits, rounded
+ * (v * 255 / 65535). *pixels (h, w, channels) is malloc'd, owned by the
+ * caller. Pictures over 256 MB, or wider or taller than a million pixels,
+ * are refused before anything is allocated. */
+int ssvae_png_read_frame(const char *path, uint8_t **pixels, int *w, int *h,
+                         int *channels, ssvae_error *err);
 
 #endif
