@@ -4,6 +4,7 @@
 #   make demo       the paper's experiment end to end (ssvae demo)
 #   make bench      speed figures (ssvae bench)
 #   make deps       install the Debian packages the build needs (root)
+#   make fuzz       libFuzzer harnesses for the file readers (docs/fuzzing.md)
 
 CC      ?= cc
 PKGS    := libpng libcjson plplot
@@ -64,17 +65,46 @@ demo: deps-check $(BUILD)/ssvae
 bench: $(BUILD)/ssvae
 	$(BUILD)/ssvae bench
 
+# Fuzzing (docs/fuzzing.md): one libFuzzer harness per reader, built with
+# clang into build-fuzz/ (the library compiled there with the same flags).
+FUZZ_CC      ?= clang
+# -Wno-pass-failed: at -O1 clang does not vectorise the "omp simd" loops, and says so.
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=undefined -Wno-pass-failed
+FUZZERS      := npy safetensors model png
+FUZZ_TIME    ?= 20
+
+# Builds build-fuzz/fuzz/fuzz_NAME for each reader NAME in FUZZERS.
+fuzz: deps-check
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" \
+	    LDFLAGS="-fsanitize=fuzzer,address,undefined" $(FUZZERS:%=build-fuzz/fuzz/fuzz_%)
+
+build-fuzz/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_file.h build-fuzz/libssvae.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< build-fuzz/libssvae.a $(LDLIBS) -lz -o $@
+
+# Each harness for FUZZ_TIME seconds on its seed corpus; fails on a crash.
+fuzz-short: fuzz
+	fuzz/run.sh $(FUZZ_TIME) $(FUZZERS)
+
+# Rewrites the seed corpus in fuzz/corpus/ (fuzz/make_corpus.c).
+fuzz-corpus: $(BUILD)/libssvae.a
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) $(CFLAGS) $(LDFLAGS) fuzz/make_corpus.c $(BUILD)/libssvae.a $(LDLIBS) -lz -o $(BUILD)/fuzz/make_corpus
+	$(BUILD)/fuzz/make_corpus fuzz/corpus
+
 # Installs the Debian packages the build and the tests need (run as root).
 deps:
 	apt-get update && apt-get install -y --no-install-recommends \
 	    build-essential pkg-config libpng-dev libcjson-dev \
-	    libplplot-dev plplot-driver-cairo
+	    libplplot-dev plplot-driver-cairo \
+	    clang libclang-rt-14-dev libomp-14-dev   # for make fuzz
 
 # Fails early, with the command to run, when a needed package is missing.
 deps-check:
 	@pkg-config --exists $(PKGS) || { echo "ssvae: missing libraries ($(PKGS)); run: sudo make deps" >&2; exit 1; }
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all tests test test-sanitize demo bench deps deps-check clean
+.PHONY: all tests test test-sanitize demo bench fuzz fuzz-short fuzz-corpus deps deps-check clean
