@@ -21,6 +21,7 @@ static const command commands[] = {
     {"sweep", cmd_sweep, "many settings x seeds: when do the maps find the balls?"},
     {"figure", cmd_figure, "draw the paper's Figure 1 (PNG) from a demo output folder"},
     {"theory", cmd_theory, "check the paper's identities on Gaussian problems"},
+    {"bench", cmd_bench, "speed of the paper's model: frames/s, GFLOP/s, seconds an epoch, threads"},
 };
 
 static void usage(FILE *out)
