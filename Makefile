@@ -59,7 +59,10 @@ test-sanitize:
 	    LDFLAGS="-fsanitize=address,undefined" tests
 	SSVAE_SANITIZED=1 tests/run.sh build-san
 
-demo: deps-check $(BUILD)/ssvae
+# deps-check first, then a fresh make: pkg-config's flags are read when make
+# starts, so a build started before the packages were installed lacks them.
+demo: deps-check
+	$(MAKE) $(BUILD)/ssvae
 	$(BUILD)/ssvae demo
 
 bench: $(BUILD)/ssvae
@@ -100,9 +103,13 @@ deps:
 	    libplplot-dev plplot-driver-cairo \
 	    clang libclang-rt-14-dev libomp-14-dev   # for make fuzz
 
-# Fails early, with the command to run, when a needed package is missing.
+# Before make demo and make test: installs the missing packages when run as
+# root (a fresh machine or container), otherwise fails early with the
+# command to run.
 deps-check:
-	@pkg-config --exists $(PKGS) || { echo "ssvae: missing libraries ($(PKGS)); run: sudo make deps" >&2; exit 1; }
+	@pkg-config --exists $(PKGS) && command -v $(CC) >/dev/null || \
+	{ if [ "$$(id -u)" = 0 ]; then echo "ssvae: installing the build's packages (make deps)" >&2; $(MAKE) deps; \
+	  else echo "ssvae: missing libraries ($(PKGS)); run: sudo make deps" >&2; exit 1; fi; }
 
 clean:
 	rm -rf build build-san build-fuzz
