@@ -74,19 +74,21 @@ static int set_value(const char *cmd, const cli_flag *f, const char *text)
         *(double *)f->value = v;
         return 0;
     }
-    if (text[0] == '-' && f->type == FLAG_U64)
-        return cli_error(cmd, 2, "--%s: '%s' must not be negative", f->name, text);
+    if (f->type == FLAG_U64) { /* strtoull alone: strtoll calls 2^63 and up out of range */
+        if (text[strspn(text, " \t\n")] == '-') /* strtoull would wrap it */
+            return cli_error(cmd, 2, "--%s: '%s' must not be negative", f->name, text);
+        unsigned long long u = strtoull(text, &end, 10);
+        if (end == text || *end || errno)
+            return cli_error(cmd, 2, "--%s: '%s' is not an integer", f->name, text);
+        *(uint64_t *)f->value = u;
+        return 0;
+    }
     long long v = strtoll(text, &end, 10);
-    unsigned long long u = f->type == FLAG_U64 ? strtoull(text, &end, 10) : 0;
     if (end == text || *end || errno)
         return cli_error(cmd, 2, "--%s: '%s' is not an integer", f->name, text);
-    if (f->type == FLAG_INT) {
-        if (ranged && (v < f->min || v > f->max))
-            return cli_error(cmd, 2, "--%s: %lld is out of range [%.0f, %.0f]", f->name, v, f->min, f->max);
-        *(int *)f->value = (int)v;
-    } else {
-        *(uint64_t *)f->value = u;
-    }
+    if (ranged && (v < f->min || v > f->max))
+        return cli_error(cmd, 2, "--%s: %lld is out of range [%.0f, %.0f]", f->name, v, f->min, f->max);
+    *(int *)f->value = (int)v;
     return 0;
 }
 

@@ -73,7 +73,7 @@ int cmd_demo(int argc, char **argv)
     cli_recipe_init(&r);
     cli_flag flags[32] = {
         {"out", FLAG_STRING, &out, "output folder", 0, -1},
-        {"frames", FLAG_INT, &T_train, "frames of the training video", 3, 1000000},
+        {"frames", FLAG_INT, &T_train, "frames of the training video (at least 7, for the probe)", 7, 1000000},
         {"test-frames", FLAG_INT, &T_test, "frames of the held-out video", 8, 1000000},
         {"no-data", FLAG_BOOL, &no_data, "do not write the videos into the output folder", 0, -1},
         {"quiet", FLAG_BOOL, &quiet, "no progress lines", 0, -1},
@@ -185,7 +185,7 @@ int cmd_sweep(int argc, char **argv)
         {"list", FLAG_BOOL, &list, "list the settings and exit", 0, -1},
         {"epochs", FLAG_INT, &epochs, "epochs per run", 0, 100000},
         {"lr", FLAG_DOUBLE, &lr, "learning rate of every run", 1e-12, 100},
-        {"frames", FLAG_INT, &T_train, "frames of each training video", 3, 1000000},
+        {"frames", FLAG_INT, &T_train, "frames of each training video (at least 7, for the probe)", 7, 1000000},
         {"test-frames", FLAG_INT, &T_test, "frames of each held-out video", 8, 1000000},
         {"out", FLAG_STRING, &out, "output folder (sweep.csv, summary.csv)", 0, -1},
         {"quiet", FLAG_BOOL, &quiet, "no progress lines", 0, -1},
@@ -201,6 +201,15 @@ int cmd_sweep(int argc, char **argv)
                    settings[s].optim, settings[s].L0 ? settings[s].L0 : "-", settings[s].fix_L ? " (fixed)" : "",
                    settings[s].W0 ? settings[s].W0 : "-", settings[s].units);
         return 0;
+    }
+    for (const char *p = only; p && *p;) { /* every name in --only is a setting */
+        size_t l = strcspn(p, ",");
+        int known = 0;
+        for (int s = 0; s < NSETTINGS; s++)
+            known |= strlen(settings[s].name) == l && !strncmp(p, settings[s].name, l);
+        if (!known)
+            return cli_error("sweep", 2, "--only: unknown setting '%.*s' (see ssvae sweep --list)", (int)l, p);
+        p += l + (p[l] == ',');
     }
     ssvae_error err;
     if (cli_make_dir(out, &err)) return cli_error("sweep", 1, "%s", err.msg);

@@ -82,12 +82,15 @@ int cmd_train(int argc, char **argv)
         return cli_error("train", 2, "--offset and --pairs exclude each other (a pair is data[t], pairs[t])");
     if (resume && recipe_given(&r))
         return cli_error("train", 2, "--resume continues the recipe saved in %s; of the recipe flags only --epochs may be given", resume);
+    /* A bad recipe is bad usage (status 2) even before the video is read;
+     * it is resolved again below with the frame width. */
+    ssvae_train_config tc;
+    double units = 1;
+    if (!resume && cli_recipe_resolve("train", &r, 1, &tc, &units)) return 2;
 
     ssvae_error err;
     ssvae_model m = {0};
     ssvae_train_state state = {0};
-    ssvae_train_config tc;
-    double units = 1;
     cli_video tv = {0}, pv = {0}, sv = {0};
     rc = 1;
     if (resume) {

@@ -35,8 +35,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
+    if (argc < 2) { /* bad usage: one line, like every other */
+        fprintf(stderr, "ssvae: no command given; one of");
+        for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", commands[i].name);
+        fprintf(stderr, " (see ssvae --help)\n");
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

@@ -1,0 +1,582 @@
+/*
+ * test_cli.c — the command-line contract of the ssvae program, checked by
+ * running the built program beside this test (BUILD/ssvae) for every
+ * subcommand: --help exits 0 with the usage on stdout; bad usage (an
+ * unknown flag, a flag without its value, a value that is not a number or
+ * is out of range, a stray argument, no or an unknown command) is exit
+ * status 2 and one stderr line naming the culprit; a missing or malformed
+ * input file is exit status 1 and one line naming the file; outputs that
+ * cannot be written leave no temporary behind. Then a tiny run end to end
+ * on 64x64 videos: generate (same seed, same bytes), train, encode (z.npy
+ * is (T, 6) float32), probe, stop and resume (the same checkpoint bytes as
+ * a run never stopped), and demo, sweep, theory, figure and bench --quick
+ * at their smallest sizes.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "ssvae.h"
+
+/* The figure step draws text with pango, whose fontconfig caches are never
+ * freed; under the sanitizers LeakSanitizer would report them when the
+ * program exits. They are not ours: suppressed (only they) in the program
+ * through LSAN_OPTIONS below, as in test_figure.c. */
+#define LSAN_SUPPRESSIONS "leak:libfontconfig.so\n"
+
+static char dir[64];     /* the mkdtemp folder everything lives in */
+static char prog[512];   /* BUILD/ssvae */
+static char supp[256];   /* the LSAN suppressions file */
+static char out_text[1 << 16], err_text[1 << 14]; /* the last run's stdout, stderr */
+static int err_lines;    /* newlines in err_text */
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* A path inside the test folder (rotating buffers: a few may be live). */
+static const char *in_dir(const char *name)
+{
+    static char buf[8][600];
+    static int k;
+    char *b = buf[k++ % 8];
+    snprintf(b, sizeof buf[0], "%s/%s", dir, name);
+    return b;
+}
+
+/* Reads a whole file into buf (NUL-terminated, cut at cap - 1 bytes);
+ * its length, or -1. */
+static long slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    buf[0] = '\0';
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return (long)n;
+}
+
+/* Runs `[env] ssvae ARGS` through the shell, every "@" in the formatted
+ * args replaced by the test folder; stdout and stderr land in out_text
+ * and err_text. Returns the exit status (-1 if killed by a signal). */
+static int run_env(const char *env, const char *fmt, ...)
+{
+    char args[2048], expanded[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    size_t n = 0;
+    for (const char *p = args; *p && n + sizeof dir + 1 < sizeof expanded; p++) {
+        if (*p == '@')
+            n += (size_t)snprintf(expanded + n, sizeof expanded - n, "%s", dir);
+        else
+            expanded[n++] = *p;
+    }
+    expanded[n] = '\0';
+    snprintf(cmd, sizeof cmd, "%s LSAN_OPTIONS=suppressions=%s:print_suppressions=0 %s %s >%s 2>%s",
+             env ? env : "", supp, prog, expanded, in_dir("stdout.txt"), in_dir("stderr.txt"));
+    int rc = system(cmd);
+    slurp(in_dir("stdout.txt"), out_text, sizeof out_text);
+    slurp(in_dir("stderr.txt"), err_text, sizeof err_text);
+    err_lines = 0;
+    for (const char *p = err_text; *p; p++)
+        err_lines += *p == '\n';
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+#define run(...) run_env(NULL, __VA_ARGS__)
+
+/* The last run failed with exactly one stderr line, "ssvae ...", that
+ * contains word (the flag or the file it is about). */
+static int one_line_naming(const char *word)
+{
+    return err_lines == 1 && !strncmp(err_text, "ssvae", 5) && strstr(err_text, word) != NULL;
+}
+
+/* A line of text equal to line. */
+static int has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, line, n) && (p[n] == '\n' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Files in folder d (-1 if it cannot be read); *tmps: how many are
+ * temporaries (".tmp." in the name). */
+static int count_files(const char *d, int *tmps)
+{
+    DIR *dp = opendir(d);
+    int n = 0;
+    *tmps = 0;
+    if (!dp)
+        return -1;
+    for (struct dirent *e; (e = readdir(dp));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        n++;
+        *tmps += strstr(e->d_name, ".tmp.") != NULL;
+    }
+    closedir(dp);
+    return n;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* 1 if the two files hold the same bytes. */
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* ---- the program as a whole ---------------------------------------------- */
+
+static const char *const commands[] = {"generate", "train", "probe", "encode", "demo",
+                                       "sweep", "theory", "figure", "bench"};
+#define NCOMMANDS ((int)(sizeof commands / sizeof *commands))
+
+static void test_top_level(void)
+{
+    int st = run("");
+    CHECK(st == 2 && err_lines == 1 && strstr(err_text, "--help"),
+          "ssvae (no command): status %d, %d stderr lines: %s", st, err_lines, err_text);
+    st = run("frobnicate --help");
+    CHECK(st == 2 && one_line_naming("frobnicate"), "ssvae frobnicate: status %d, %d stderr lines: %s", st,
+          err_lines, err_text);
+    st = run("--frobnicate");
+    CHECK(st == 2 && one_line_naming("--frobnicate"), "ssvae --frobnicate: status %d, %d lines", st, err_lines);
+    st = run("--help");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "usage: ssvae"), "ssvae --help: status %d", st);
+    for (int i = 0; i < NCOMMANDS; i++) {
+        char word[32];
+        snprintf(word, sizeof word, "  %s ", commands[i]);
+        CHECK(strstr(out_text, word) != NULL, "ssvae --help lists %s", commands[i]);
+    }
+    st = run("--version");
+    CHECK(st == 0 && !strncmp(out_text, "ssvae ", 6), "ssvae --version: status %d: %s", st, out_text);
+}
+
+/* For each subcommand: --help, and the one-line errors of bad usage. The
+ * bad part comes first and harmless small settings after it, so that a
+ * flag wrongly accepted makes a quick run inside the test folder, never
+ * the full-size default. */
+typedef struct usage_case {
+    const char *cmd;
+    const char *safe;     /* small, harmless flags for this command */
+    const char *valued;   /* a flag that takes a value */
+    const char *number;   /* a numeric flag (NULL: the command has none) */
+    const char *range;    /* "--flag value" out of its range */
+} usage_case;
+
+static const usage_case usage_cases[] = {
+    {"generate", "--frames 2 --size 16 --radius 2 --step 1 --out @/u", "out", "frames", "--frames 0"},
+    {"train", "--data @/nothing --epochs 0 --quiet --save @/u.st", "data", "epochs", "--batch 1"},
+    {"probe", "--model @/nothing.st --test @/nothing", "model", NULL, NULL},
+    {"encode", "--model @/nothing.st --out @/u.npy --quiet", "model", NULL, NULL},
+    {"demo", "--frames 7 --test-frames 8 --epochs 0 --no-data --quiet --out @/u", "out", "frames",
+     "--frames 6"},
+    {"sweep", "--list --out @/u", "out", "seeds", "--seeds 0"},
+    {"theory", "--samples 100 --reps 2 --batch-max 512 --quiet --out @/u", "out", "samples", "--samples 99"},
+    {"figure", "--run @/nothing --quiet", "run", "frame", "--scale 9"},
+    {"bench", "--quick --threads 1 --frames 6", "json", "reps", "--reps 0"},
+};
+
+static void test_usage(void)
+{
+    for (size_t i = 0; i < sizeof usage_cases / sizeof *usage_cases; i++) {
+        const usage_case *c = &usage_cases[i];
+        char want[64];
+        int st = run("%s --help", c->cmd);
+        snprintf(want, sizeof want, "usage: ssvae %s", c->cmd);
+        CHECK(st == 0 && err_lines == 0 && !strncmp(out_text, want, strlen(want)) && strstr(out_text, "--help"),
+              "ssvae %s --help: status %d, %d stderr lines", c->cmd, st, err_lines);
+        st = run("%s -h", c->cmd);
+        CHECK(st == 0 && !strncmp(out_text, want, strlen(want)), "ssvae %s -h: status %d", c->cmd, st);
+
+        st = run("%s --no-such-flag %s", c->cmd, c->safe);
+        CHECK(st == 2 && one_line_naming("--no-such-flag"), "ssvae %s --no-such-flag: status %d, %d lines: %s",
+              c->cmd, st, err_lines, err_text);
+        st = run("%s --no-such-flag=3 %s", c->cmd, c->safe);
+        CHECK(st == 2 && one_line_naming("--no-such-flag"), "ssvae %s --no-such-flag=3: status %d, %d lines",
+              c->cmd, st, err_lines);
+        st = run("%s stray %s", c->cmd, c->safe);
+        CHECK(st == 2 && one_line_naming("stray"), "ssvae %s stray: status %d, %d lines: %s", c->cmd, st,
+              err_lines, err_text);
+
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s", c->valued);
+        st = run("%s %s --%s", c->cmd, c->safe, c->valued);
+        CHECK(st == 2 && one_line_naming(flag), "ssvae %s ... --%s (no value): status %d, %d lines: %s", c->cmd,
+              c->valued, st, err_lines, err_text);
+        if (c->number) {
+            snprintf(flag, sizeof flag, "--%s", c->number);
+            st = run("%s --%s abc %s", c->cmd, c->number, c->safe);
+            CHECK(st == 2 && one_line_naming(flag), "ssvae %s --%s abc: status %d, %d lines: %s", c->cmd,
+                  c->number, st, err_lines, err_text);
+            st = run("%s --%s=12x %s", c->cmd, c->number, c->safe);
+            CHECK(st == 2 && one_line_naming(flag), "ssvae %s --%s=12x: status %d, %d lines", c->cmd, c->number,
+                  st, err_lines);
+            st = run("%s --%s '' %s", c->cmd, c->number, c->safe);
+            CHECK(st == 2 && one_line_naming(flag), "ssvae %s --%s '': status %d, %d lines", c->cmd, c->number,
+                  st, err_lines);
+        }
+        if (c->range) {
+            snprintf(flag, sizeof flag, "%s", c->range);
+            *strchr(flag, ' ') = '\0';
+            st = run("%s %s %s", c->cmd, c->range, c->safe);
+            CHECK(st == 2 && one_line_naming(flag) && strstr(err_text, "range"),
+                  "ssvae %s %s: status %d, %d lines: %s", c->cmd, c->range, st, err_lines, err_text);
+        }
+    }
+
+    /* the other kinds of value, and the checks made after parsing */
+    struct { const char *args, *word; } cases[] = {
+        {"generate --frames 99999999999999999999 --size 16 --radius 2 --out @/u", "--frames"},
+        {"generate --seed -1 --frames 2 --size 16 --radius 2 --out @/u", "--seed"},
+        {"generate --seed 18446744073709551616 --frames 2 --size 16 --radius 2 --out @/u", "--seed"},
+        {"generate --radius nan --frames 2 --size 16 --out @/u", "--radius"},
+        {"generate --radius 0.1 --frames 2 --size 16 --out @/u", "--radius"},
+        {"generate --grey=1 --frames 2 --size 16 --radius 2 --out @/u", "--grey"},
+        {"generate --colours 1,2 --frames 2 --size 16 --radius 2 --out @/u", "--colours"},
+        {"train --lr abc --data @/nothing --quiet", "--lr"},
+        {"train --lr 0 --data @/nothing --quiet", "--lr"},
+        {"train --momentum 1 --data @/nothing --quiet", "--momentum"},
+        {"train --seed x --data @/nothing --quiet", "--seed"},
+        {"train --prior bogus --data @/nothing --quiet", "--prior"},
+        {"train --maps 9 --data @/nothing --quiet", "--maps"},
+        /* a bad recipe is bad usage, whatever --data holds */
+        {"train --preset bogus --data @/nothing --quiet", "--preset"},
+        {"train --optim bogus --data @/nothing --quiet", "--optim"},
+        {"train --L0 -1 --data @/nothing --quiet", "--L0"},
+        {"train --units furlongs --data @/nothing --quiet", "--units"},
+        {"probe --model @/nothing.st", "--test"},
+        {"probe --targets-train @/y.npy --test @/nothing", "--targets-test"},
+        {"demo --preset bogus --frames 7 --test-frames 8 --epochs 0 --no-data --quiet --out @/u", "--preset"},
+        {"demo --test-frames 7 --frames 7 --epochs 0 --no-data --quiet --out @/u", "--test-frames"},
+        {"sweep --only no-such-setting --frames 7 --test-frames 8 --epochs 0 --quiet --out @/u", "no-such-setting"},
+        {"sweep --lr 1e999 --list", "--lr"},
+        {"theory --batch-max 1000 --samples 100 --reps 2 --quiet --out @/u", "--batch-max"},
+        {"theory --out '' --samples 100 --reps 2 --batch-max 512 --quiet", "--out"},
+        {"figure --scale 9 --run @/nothing", "--scale"},
+        {"figure --quiet", "--run"},
+        {"bench --sizes 64, --quick --threads 1", "--sizes"},
+        {"bench --threads 0 --quick", "--threads"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int st = run("%s", cases[i].args);
+        CHECK(st == 2 && one_line_naming(cases[i].word), "ssvae %s: status %d (want 2), %d stderr lines: %s",
+              cases[i].args, st, err_lines, err_text);
+    }
+    CHECK(!exists(in_dir("u")) && !exists(in_dir("u.st")) && !exists(in_dir("u.npy")),
+          "bad usage wrote nothing into %s", dir);
+}
+
+/* ---- generate ------------------------------------------------------------ */
+
+static void test_generate(void)
+{
+    ssvae_array a = {0}, b = {0};
+    ssvae_error err;
+    int tmps;
+    /* the small video of the brief */
+    int st = run("generate --frames 3 --width 32 --height 24 --balls 1 --radius 4 --step 3 --seed 7 --out @/g1");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "frames.npy"), "generate 3 x 24 x 32, 1 ball: status %d: %s",
+          st, err_text);
+    CHECK(ssvae_npy_read(in_dir("g1/frames.npy"), &a, &err) == 0 && a.dtype == SSVAE_U8 && a.ndim == 4 &&
+              a.shape[0] == 3 && a.shape[1] == 24 && a.shape[2] == 32 && a.shape[3] == 3,
+          "generate: frames.npy is (3, 24, 32, 3) uint8");
+    CHECK(ssvae_npy_read(in_dir("g1/centres.npy"), &b, &err) == 0 && b.dtype == SSVAE_F32 && b.ndim == 3 &&
+              b.shape[0] == 3 && b.shape[1] == 1 && b.shape[2] == 2,
+          "generate: centres.npy is (3, 1, 2) float32");
+    ssvae_array_free(&a);
+    ssvae_array_free(&b);
+    CHECK(count_files(in_dir("g1"), &tmps) == 2 && tmps == 0, "generate wrote 2 files, no temporaries");
+
+    /* same seed, same bytes; another seed, other bytes */
+    st = run("generate --frames 5 --size 48 --radius 5 --step 4 --seed 7 --out @/s7a");
+    st |= run("generate --frames 5 --size 48 --radius 5 --step 4 --seed 7 --out @/s7b");
+    st |= run("generate --frames 5 --size 48 --radius 5 --step 4 --seed 8 --out @/s8");
+    CHECK(st == 0, "generate three 48x48 videos: status %d", st);
+    CHECK(same_bytes(in_dir("s7a/frames.npy"), in_dir("s7b/frames.npy")) &&
+              same_bytes(in_dir("s7a/centres.npy"), in_dir("s7b/centres.npy")),
+          "generate --seed 7 twice: byte-identical frames.npy and centres.npy");
+    CHECK(!same_bytes(in_dir("s7a/frames.npy"), in_dir("s8/frames.npy")), "generate --seed 8 differs from 7");
+    /* the largest seed is a seed */
+    st = run("generate --frames 2 --size 16 --radius 2 --step 1 --seed 18446744073709551615 --out @/smax");
+    CHECK(st == 0 && err_lines == 0, "generate --seed 2^64-1: status %d: %s", st, err_text);
+
+    /* balls that cannot fit: the flags disagree, one line */
+    st = run("generate --frames 3 --width 32 --height 24 --balls 1 --out @/nofit");
+    CHECK(st == 2 && err_lines == 1 && strstr(err_text, "fit") && !exists(in_dir("nofit")),
+          "generate, default radius in 32x24: status %d, %d lines: %s", st, err_lines, err_text);
+
+    /* outputs that cannot be written: status 1, one line, nothing left */
+    write_text(in_dir("a-file"), "not a folder\n");
+    st = run("generate --frames 2 --size 16 --radius 2 --out @/a-file/x");
+    CHECK(st == 1 && one_line_naming("a-file"), "generate --out under a file: status %d, %d lines: %s", st,
+          err_lines, err_text);
+    mkdir(in_dir("locked"), 0555);
+    chmod(in_dir("locked"), 0555);
+    if (geteuid() != 0) { /* root writes anywhere */
+        st = run("generate --frames 2 --size 16 --radius 2 --out @/locked");
+        CHECK(st == 1 && one_line_naming("locked"), "generate --out unwritable: status %d, %d lines: %s", st,
+              err_lines, err_text);
+        CHECK(count_files(in_dir("locked"), &tmps) == 0, "generate left nothing in the unwritable folder");
+    }
+    chmod(in_dir("locked"), 0755);
+    /* centres.npy cannot be renamed into place (a folder of that name): the
+     * run fails after frames.npy, and leaves no temporary */
+    mkdir(in_dir("half"), 0777);
+    mkdir(in_dir("half/centres.npy"), 0777);
+    mkdir(in_dir("half/centres.npy/x"), 0777);
+    st = run("generate --frames 2 --size 16 --radius 2 --out @/half");
+    CHECK(st == 1 && one_line_naming("centres.npy"), "generate, centres.npy a folder: status %d, %d lines: %s", st,
+          err_lines, err_text);
+    int n = count_files(in_dir("half"), &tmps);
+    CHECK(n == 2 && tmps == 0, "generate left %d files, %d temporaries, in %s", n, tmps, in_dir("half"));
+}
+
+/* ---- a tiny run end to end ----------------------------------------------- */
+
+static void test_end_to_end(void)
+{
+    ssvae_error err;
+    int st = run("generate --frames 40 --size 64 --radius 4 --step 4 --seed 1 --out @/train");
+    st |= run("generate --frames 20 --size 64 --radius 4 --step 4 --seed 2 --out @/test");
+    CHECK(st == 0, "generate the 64x64 training and test videos: status %d: %s", st, err_text);
+
+    /* train: a checkpoint, stdout says so, --quiet keeps stderr empty */
+    st = run("train --data @/train --prior gaussian --epochs 2 --quiet --save @/straight.st");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "straight.st"), "train --epochs 2: status %d: %s", st,
+          err_text);
+    ssvae_model m = {0};
+    CHECK(ssvae_model_load(&m, in_dir("straight.st"), &err) == 0 && m.cfg.W == 64 && m.cfg.H == 64 &&
+              m.cfg.C == 3 && m.cfg.K == 3 && m.D == 6 && !m.cfg.supervised,
+          "train: a 64x64x3 gaussian model with 3 maps: %s", err.msg);
+    ssvae_model_free(&m);
+    st = run("train --data @/train --test @/test --prior linear --epochs 1 --batch 10 --quiet --save @/lin.st");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "probe test") && strstr(out_text, "linear"),
+          "train --test --prior linear: status %d: %s", st, err_text);
+
+    /* encode: (T, 2K) float32 latents in [0, 1] */
+    st = run("encode --model @/straight.st --data @/test --out @/z.npy --quiet");
+    CHECK(st == 0 && err_lines == 0, "encode: status %d: %s", st, err_text);
+    ssvae_array z = {0};
+    CHECK(ssvae_npy_read(in_dir("z.npy"), &z, &err) == 0 && z.dtype == SSVAE_F32 && z.ndim == 2 &&
+              z.shape[0] == 20 && z.shape[1] == 6,
+          "encode: z.npy is (20, 6) float32: %s", err.msg);
+    int inside = z.data != NULL;
+    for (int64_t i = 0; z.data && i < ssvae_array_count(&z); i++) {
+        float v = ((const float *)z.data)[i];
+        inside &= v >= 0 && v <= 1;
+    }
+    CHECK(inside, "encode: latents are finite, in [0, 1]");
+    ssvae_array_free(&z);
+    st = run("encode --model @/straight.st --data @/test/frames.npy --out @/z2.npy");
+    CHECK(st == 0 && err_lines == 1 && same_bytes(in_dir("z.npy"), in_dir("z2.npy")),
+          "encode frames.npy (not quiet: one note): status %d, %d lines", st, err_lines);
+
+    /* probe */
+    st = run("probe --model @/straight.st --train @/train --test @/test");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "probe test") && strstr(out_text, "chance level"),
+          "probe: status %d: %s", st, err_text);
+
+    /* stop after epoch 1, resume to 2: the bytes of the run never stopped */
+    st = run("train --data @/train --prior gaussian --epochs 1 --save-every 1 --quiet --save @/part.st");
+    CHECK(st == 0, "train --epochs 1 --save-every 1: status %d: %s", st, err_text);
+    CHECK(!same_bytes(in_dir("part.st"), in_dir("straight.st")), "after 1 epoch the checkpoint differs");
+    st = run("train --data @/train --resume @/part.st --epochs 2 --quiet");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "part.st"), "train --resume --epochs 2: status %d: %s", st,
+          err_text);
+    ssvae_model a = {0}, b = {0};
+    CHECK(ssvae_model_load(&a, in_dir("straight.st"), &err) == 0 && ssvae_model_load(&b, in_dir("part.st"), &err) == 0,
+          "load both checkpoints: %s", err.msg);
+    CHECK(a.params && b.params && a.nparams == b.nparams &&
+              !memcmp(a.params, b.params, a.nparams * sizeof *a.params) &&
+              !memcmp(a.stats, b.stats, (2 * (size_t)a.cfg.F + 2 * (size_t)a.cfg.K) * sizeof *a.stats),
+          "train --resume: parameters and running statistics equal the straight run's");
+    ssvae_model_free(&a);
+    ssvae_model_free(&b);
+    CHECK(same_bytes(in_dir("part.st"), in_dir("straight.st")),
+          "train --resume: the checkpoint is byte-identical to the straight 2-epoch run's");
+    st = run("train --data @/train --resume @/part.st --epochs 1 --quiet");
+    CHECK(st == 2 && one_line_naming("--epochs"), "train --resume past --epochs: status %d: %s", st, err_text);
+
+    /* missing and malformed inputs: status 1, one line naming the file */
+    write_text(in_dir("junk.safetensors"), "this is not a checkpoint\n");
+    struct { const char *args, *word; } cases[] = {
+        {"train --data @/nothing-here --epochs 1 --quiet --save @/x.st", "nothing-here"},
+        {"train --data @/train --test @/nothing-here --epochs 1 --quiet --save @/x.st", "nothing-here"},
+        {"train --data @/junk.safetensors --epochs 1 --quiet --save @/x.st", "junk.safetensors"},
+        {"train --data @/train --resume @/junk.safetensors --quiet", "junk.safetensors"},
+        {"train --data @/train --resume @/nothing-here.st --quiet", "nothing-here.st"},
+        {"probe --model @/junk.safetensors --train @/train --test @/test", "junk.safetensors"},
+        {"probe --model @/nothing-here.st --train @/train --test @/test", "nothing-here.st"},
+        {"probe --model @/straight.st --train @/train --test @/nothing-here", "nothing-here"},
+        {"probe --model @/straight.st --train @/train/frames.npy --test @/test", "frames.npy"},
+        {"probe --model @/z.npy --train @/train --test @/test", "z.npy"},
+        {"encode --model @/junk.safetensors --data @/test --out @/x.npy --quiet", "junk.safetensors"},
+        {"encode --model @/straight.st --data @/junk.safetensors --out @/x.npy --quiet", "junk.safetensors"},
+        {"encode --model @/straight.st --data @/s7a --out @/x.npy --quiet", "straight.st"}, /* 48x48 */
+        {"encode --model @/straight.st --data @/test --out @/a-file/x.npy --quiet", "a-file/x.npy"},
+        {"figure --run @/nothing-here --quiet", "nothing-here"},
+        {"demo --frames 7 --test-frames 8 --epochs 0 --no-data --quiet --out @/a-file/d", "a-file"},
+        {"sweep --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/a-file/s", "a-file"},
+        {"theory --samples 100 --reps 2 --batch-max 512 --quiet --out @/a-file/t", "a-file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        st = run("%s", cases[i].args);
+        CHECK(st == 1 && one_line_naming(cases[i].word), "ssvae %s: status %d (want 1), %d stderr lines: %s",
+              cases[i].args, st, err_lines, err_text);
+    }
+    CHECK(!exists(in_dir("x.st")) && !exists(in_dir("x.npy")), "failed runs wrote no output");
+    int tmps;
+    count_files(dir, &tmps);
+    CHECK(tmps == 0, "no temporaries left in %s", dir);
+}
+
+/* ---- the bigger commands at their smallest -------------------------------- */
+
+static void test_commands(void)
+{
+    int tmps;
+    char path[700];
+    /* demo: the Figure 1C table as results.csv, one row a model. Its
+     * frames are 256x256: under the sanitizers (-O1, ASan) 40 + 20 of
+     * them take 25 s, so there the videos are 10 + 8 frames (7 s). */
+    int sanitized = getenv("SSVAE_SANITIZED") != NULL, T_test = sanitized ? 8 : 20;
+    int st = run("demo --frames %d --test-frames %d --epochs 1 --no-figure --quiet --out @/demo", sanitized ? 10 : 40,
+                 T_test);
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "Figure 1C"), "demo: status %d: %s", st, err_text);
+    static char csv[1 << 14];
+    slurp(in_dir("demo/results.csv"), csv, sizeof csv);
+    const char *rows[] = {"untrained,", "gaussian,", "linear,", "supervised,"};
+    const char *line = strchr(csv, '\n');
+    int order = !strncmp(csv, "model,", 6) && line;
+    for (int i = 0; i < 4 && order; i++) {
+        order = !strncmp(line + 1, rows[i], strlen(rows[i]));
+        line = strchr(line + 1, '\n');
+        order &= line != NULL;
+    }
+    CHECK(order && line[1] == '\0', "demo: results.csv holds the header and 4 rows in order:\n%s", csv);
+    CHECK(exists(in_dir("demo/results.json")) && exists(in_dir("demo/models/gaussian.safetensors")) &&
+              exists(in_dir("demo/latents/supervised_test.npy")) && exists(in_dir("demo/data/test/frames.npy")) &&
+              !exists(in_dir("demo/figures")),
+          "demo: results.json, models, latents and data, no figures");
+
+    /* figure from that folder */
+    st = run("figure --run @/demo --out @/fig --scale 0.25 --quiet");
+    CHECK(st == 0 && err_lines == 0 && out_text[0] == '\0', "figure --quiet: status %d: %s", st, err_text);
+    int n = count_files(in_dir("fig"), &tmps);
+    CHECK(n == 7 && tmps == 0, "figure wrote 7 pictures (%d, %d temporaries)", n, tmps);
+    st = run("figure --run @/demo --frame %d --out @/fig2 --quiet", T_test - 1);
+    CHECK(st == 1 && err_lines == 1 && !exists(in_dir("fig2")),
+          "figure --frame %d (the last, no next): status %d, %d lines: %s", T_test - 1, st, err_lines, err_text);
+
+    /* sweep */
+    st = run("sweep --list");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "gaussian-sgd-L0.01") && strstr(out_text, "linear-adam-I"),
+          "sweep --list: status %d", st);
+    st = run("sweep --seeds 1 --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/sweep");
+    snprintf(path, sizeof path, "%s/sweep/sweep.csv", dir);
+    CHECK(st == 0 && err_lines == 0 && exists(path) && exists(in_dir("sweep/summary.csv")),
+          "sweep --only untrained: status %d: %s", st, err_text);
+
+    /* theory, small */
+    st = run("theory --samples 2000 --reps 2 --batch-max 512 --quiet --out @/theory");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, ", 0 failed") && exists(in_dir("theory/theory.json")),
+          "theory: status %d: %s%s", st, out_text, err_text);
+    st = run("theory --staircase --steps 2 --quiet --out @/stair");
+    CHECK(st == 0 && err_lines == 0 && exists(in_dir("stair/staircase.csv")), "theory --staircase: status %d: %s",
+          st, err_text);
+
+    /* bench --quick at 1 and 2 threads: the parameters agree */
+    st = run_env("OMP_NUM_THREADS=2", "bench --quick --json @/bench.json");
+    CHECK(st == 0 && err_lines == 0 && has_line(out_text, "size=64 identical=yes") && exists(in_dir("bench.json")),
+          "bench --quick: status %d, 'size=64 identical=yes' %s: %s", st,
+          has_line(out_text, "size=64 identical=yes") ? "printed" : "missing", err_text);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+/* rm -r */
+static void remove_tree(const char *d)
+{
+    DIR *dp = opendir(d);
+    if (!dp)
+        return;
+    for (struct dirent *e; (e = readdir(dp));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
+        struct stat st;
+        if (!lstat(p, &st) && S_ISDIR(st.st_mode))
+            remove_tree(p);
+        else
+            remove(p);
+    }
+    closedir(dp);
+    rmdir(d);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    snprintf(prog, sizeof prog, "%s", argv[0]);
+    char *slash = strrchr(prog, '/');
+    if (slash)
+        strcpy(slash, "/../ssvae");
+    CHECK(slash && access(prog, X_OK) == 0, "%s is not built (make tests builds it)", prog);
+    if (check_failed)
+        return check_report("test_cli");
+    snprintf(dir, sizeof dir, "%s", "/tmp/ssvae_cli_XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(supp, sizeof supp, "%s/lsan.supp", dir);
+    write_text(supp, LSAN_SUPPRESSIONS);
+    test_top_level();
+    test_usage();
+    test_generate();
+    test_end_to_end();
+    test_commands();
+    remove_tree(dir);
+    return check_report("test_cli");
+}
