@@ -83,7 +83,7 @@ int cmd_generate(int argc, char **argv)
     }
     rc = 1;
     if (ssvae_balls_generate(&bc, frames, centres, NULL, &err)) {
-        cli_error("generate", 2, "%s", err.msg);
+        cli_error("generate", 2, "%s (flags --radius, --step, --balls, --width, --height)", err.msg);
         rc = 2;
         goto done;
     }
