@@ -508,6 +508,13 @@ static void test_commands(void)
     CHECK(st == 1 && err_lines == 1 && !exists(in_dir("fig2")),
           "figure --frame %d (the last, no next): status %d, %d lines: %s", T_test - 1, st, err_lines, err_text);
 
+    /* --pool reads every folder of its list: the last one is missing */
+    st = run("figure --run @/demo --pool @/demo,@/demo,@/missing-run --out @/fig3 --quiet");
+    CHECK(st == 1 && err_lines == 1 && strstr(err_text, "missing-run") && !exists(in_dir("fig3")),
+          "figure --pool with a missing third folder: status %d, %d lines: %s", st, err_lines, err_text);
+    st = run("figure --run @/demo --pool @/demo,@/demo --out @/fig4 --scale 0.25 --quiet");
+    CHECK(st == 0 && err_lines == 0, "figure --pool of two folders: status %d: %s", st, err_text);
+
     /* sweep */
     st = run("sweep --list");
     CHECK(st == 0 && err_lines == 0 && strstr(out_text, "gaussian-sgd-L0.01") && strstr(out_text, "linear-adam-I"),

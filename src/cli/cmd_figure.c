@@ -53,7 +53,8 @@ int cmd_figure(int argc, char **argv)
     char *copy = pool ? strdup(pool) : NULL;
     const char *dirs[64];
     int n = 0;
-    for (char *p = copy, *save = NULL, *tok; p && (tok = strtok_r(p, ",", &save)); p = NULL) {
+    char *save = NULL;
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
         if (n == 64) {
             free(copy);
             return cli_error("figure", 2, "--pool: more than 64 folders");
