@@ -176,11 +176,13 @@ static int wanted(const char *only, const char *name)
 int cmd_sweep(int argc, char **argv)
 {
     const char *out = "sweep-out", *only = NULL;
-    int seeds = 5, first = 1, T_train = 900, T_test = 300, epochs = 30, quiet = 0, list = 0;
+    int seeds = 5, first = 1, data_seed = 0, T_train = 900, T_test = 300, epochs = 30, quiet = 0, list = 0;
     double lr = 0.005;
     cli_flag flags[] = {
         {"seeds", FLAG_INT, &seeds, "seeds per setting", 1, 1000},
         {"first-seed", FLAG_INT, &first, "first seed", 0, 1000000},
+        {"data-seed", FLAG_INT, &data_seed, "0: each run's videos follow its seed (S, S+1); N: every run "
+                                            "trains on video N and is scored on N+1, only the initialisation varies", 0, 1000000},
         {"only", FLAG_STRING, &only, "comma-separated settings to run (see --list)", 0, -1},
         {"list", FLAG_BOOL, &list, "list the settings and exit", 0, -1},
         {"epochs", FLAG_INT, &epochs, "epochs per run", 0, 100000},
@@ -215,7 +217,7 @@ int cmd_sweep(int argc, char **argv)
     if (cli_make_dir(out, &err)) return cli_error("sweep", 1, "%s", err.msg);
     size_t cap = 1 << 20, used = 0;
     char *csv = malloc(cap), path[4200];
-    used += (size_t)snprintf(csv, cap, "setting,seed,elbo_nats,probe_test_px,direct_test_px,"
+    used += (size_t)snprintf(csv, cap, "setting,seed,data_seed,elbo_nats,probe_test_px,direct_test_px,"
                              "probe_train_px,direct_train_px,learned,seconds,balls_found,all_found\n");
     snprintf(path, sizeof path, "%s/sweep.csv", out);
     double sum[NSETTINGS][4] = {{0}};
@@ -233,7 +235,8 @@ int cmd_sweep(int argc, char **argv)
             double units;
             if ((rc = cli_recipe_resolve("sweep", &r, 256, &tc, &units))) break;
             video_pair p;
-            if ((rc = make_pair("sweep", seed, T_train, T_test, &p))) { pair_free(&p); break; }
+            uint64_t dseed = data_seed ? (uint64_t)data_seed : seed;
+            if ((rc = make_pair("sweep", dseed, T_train, T_test, &p))) { pair_free(&p); break; }
             int untrained = !strcmp(st->head, "untrained"), sup = !strcmp(st->head, "supervised");
             ssvae_prior_kind prior = SSVAE_PRIOR_GAUSSIAN;
             if (!untrained && !sup) ssvae_prior_lookup(st->head, &prior);
@@ -250,8 +253,8 @@ int cmd_sweep(int argc, char **argv)
             if (isnan(row.elbo)) snprintf(elbo, sizeof elbo, "-");
             else snprintf(elbo, sizeof elbo, "%.4f", row.elbo);
             if (used + 512 > cap) csv = realloc(csv, cap *= 2);
-            used += (size_t)snprintf(csv + used, cap - used, "%s,%llu,%s,%.3f,%.3f,%.3f,%.3f,%s,%.1f,%d,%d\n",
-                                     st->name, (unsigned long long)seed, elbo, row.ev.probe_test,
+            used += (size_t)snprintf(csv + used, cap - used, "%s,%llu,%llu,%s,%.3f,%.3f,%.3f,%.3f,%s,%.1f,%d,%d\n",
+                                     st->name, (unsigned long long)seed, (unsigned long long)dseed, elbo, row.ev.probe_test,
                                      row.ev.direct_test, row.ev.probe_train, row.ev.direct_train,
                                      row.learned, row.seconds, row.ev.found, ok);
             if (cli_write_text(path, csv, &err)) rc = cli_error("sweep", 1, "%s", err.msg);
