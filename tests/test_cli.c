@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "ssvae.h"
 
 /* The figure step draws text with pango, whose fontconfig caches are never
@@ -32,23 +33,12 @@
  * through LSAN_OPTIONS below, as in test_figure.c. */
 #define LSAN_SUPPRESSIONS "leak:libfontconfig.so\n"
 
-static char dir[64];     /* the mkdtemp folder everything lives in */
 static char prog[512];   /* BUILD/ssvae */
 static char supp[256];   /* the LSAN suppressions file */
 static char out_text[1 << 16], err_text[1 << 14]; /* the last run's stdout, stderr */
 static int err_lines;    /* newlines in err_text */
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* A path inside the test folder (rotating buffers: a few may be live). */
-static const char *in_dir(const char *name)
-{
-    static char buf[8][600];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", dir, name);
-    return b;
-}
 
 /* Reads a whole file into buf (NUL-terminated, cut at cap - 1 bytes);
  * its length, or -1. */
@@ -129,12 +119,6 @@ static int count_files(const char *d, int *tmps)
     }
     closedir(dp);
     return n;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
 }
 
 /* 1 if the two files hold the same bytes. */
@@ -523,6 +507,13 @@ static void test_commands(void)
     snprintf(path, sizeof path, "%s/sweep/sweep.csv", dir);
     CHECK(st == 0 && err_lines == 0 && exists(path) && exists(in_dir("sweep/summary.csv")),
           "sweep --only untrained: status %d: %s", st, err_text);
+    slurp(path, csv, sizeof csv);
+    CHECK(strstr(csv, "\nuntrained,1,1,") != NULL, "sweep: seed 1's videos are seed 1's: %s", csv);
+    st = run("sweep --seeds 2 --data-seed 5 --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/sweep2");
+    snprintf(path, sizeof path, "%s/sweep2/sweep.csv", dir);
+    slurp(path, csv, sizeof csv);
+    CHECK(st == 0 && strstr(csv, "\nuntrained,1,5,") && strstr(csv, "\nuntrained,2,5,"),
+          "sweep --data-seed 5: every run on video 5: status %d: %s", st, csv);
 
     /* theory, small */
     st = run("theory --samples 2000 --reps 2 --batch-max 512 --quiet --out @/theory");
@@ -541,27 +532,6 @@ static void test_commands(void)
 
 /* ---- main ---------------------------------------------------------------- */
 
-/* rm -r */
-static void remove_tree(const char *d)
-{
-    DIR *dp = opendir(d);
-    if (!dp)
-        return;
-    for (struct dirent *e; (e = readdir(dp));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        struct stat st;
-        if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            remove(p);
-    }
-    closedir(dp);
-    rmdir(d);
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -572,11 +542,8 @@ int main(int argc, char **argv)
     CHECK(slash && access(prog, X_OK) == 0, "%s is not built (make tests builds it)", prog);
     if (check_failed)
         return check_report("test_cli");
-    snprintf(dir, sizeof dir, "%s", "/tmp/ssvae_cli_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (make_scratch("/tmp/ssvae_cli_XXXXXX"))
         return 1;
-    }
     snprintf(supp, sizeof supp, "%s/lsan.supp", dir);
     write_text(supp, LSAN_SUPPRESSIONS);
     test_top_level();

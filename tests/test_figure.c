@@ -20,9 +20,8 @@
 
 #include "check.h"
 #include "io/png.h"
+#include "scratch.h"
 #include "ssvae.h"
-
-static char dir[64]; /* the mkdtemp folder everything lives in */
 
 /* PLplot's cairo driver lays text out with pango, whose fontconfig caches
  * are never freed; LeakSanitizer would report them at exit. They are not
@@ -95,12 +94,6 @@ static int count_files(const char *d, int *tmps)
     }
     closedir(dp);
     return n;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
 }
 
 static int one_line(const char *msg)
@@ -527,35 +520,11 @@ static void test_cli(const char *argv0)
     CHECK(count_files(cmd, NULL) == 7, "CLI wrote 7 files");
 }
 
-/* rm -r of the test folder (two levels are enough here) */
-static void remove_tree(const char *d)
-{
-    DIR *dp = opendir(d);
-    if (!dp)
-        return;
-    for (struct dirent *e; (e = readdir(dp));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        struct stat st;
-        if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            remove(p);
-    }
-    closedir(dp);
-    rmdir(d);
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
-    snprintf(dir, sizeof dir, "%s", "/tmp/ssvae_figure_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (make_scratch("/tmp/ssvae_figure_XXXXXX"))
         return 1;
-    }
     test_png();
     test_predictive_gaussian();
     test_predictive_linear();

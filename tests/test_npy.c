@@ -14,37 +14,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "ssvae.h"
-
-static char dir[64]; /* the mkdtemp folder every file lives in */
-
-static const char *in_dir(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static long read_all(const char *path, unsigned char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    long n = (long)fread(buf, 1, cap, f);
-    fclose(f);
-    return n;
-}
-
-static void write_raw(const char *path, const void *buf, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(buf, 1, n, f) != n || fclose(f) != 0) {
-        fprintf(stderr, "test_npy: cannot write %s\n", path);
-        exit(1);
-    }
-}
 
 /* A .npy file with the given version and header text (padded with spaces
  * and '\n' to 64 bytes like numpy) followed by ndata zero bytes. */
@@ -115,11 +86,12 @@ static void test_round_trip(void)
             CHECK(ssvae_array_count(&a) == count, "count %lld", (long long)ssvae_array_count(&a));
             CHECK(memcmp(a.shape, shapes[nd], (size_t)nd * sizeof(int64_t)) == 0, "shape");
             CHECK(memcmp(a.data, src, bytes) == 0, "dtype %d ndim %d: bytes differ", dt, nd);
-            unsigned char file[2048];
-            long n = read_all(path, file, sizeof file);
+            unsigned char *file;
+            long n = read_all(path, &file);
             size_t hlen = file[8] | (size_t)file[9] << 8;
             CHECK(file[6] == 1 && file[7] == 0 && (10 + hlen) % 64 == 0, "1.0, aligned to 64");
             CHECK(n == (long)(10 + hlen + bytes), "file size %ld", n);
+            free(file);
             ssvae_array_free(&a);
             CHECK(a.data == NULL && a.ndim == 0, "free zeroes the array");
         }
@@ -128,13 +100,14 @@ static void test_round_trip(void)
     const char *path = in_dir("hdr.npy");
     ssvae_error err = {{0}};
     int64_t n5 = 5;
-    unsigned char file[256];
+    unsigned char *file;
     CHECK(ssvae_npy_write(path, SSVAE_F32, 1, &n5, src, &err) == 0, "%s", err.msg);
-    read_all(path, file, sizeof file);
+    read_all(path, &file);
     const char *want = "{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }";
     size_t hlen = file[8] | (size_t)file[9] << 8;
     CHECK(memcmp(file + 10, want, strlen(want)) == 0 && hlen == 118 && file[127] == '\n',
           "numpy's header, padded to 128 bytes");
+    free(file);
 
     /* A zero in the shape is an empty array; the reader still gives data. */
     int64_t empty[3] = {4, 0, 3};
@@ -310,11 +283,8 @@ static void test_failed_writes(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s", "/tmp/ssvae_npy_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (make_scratch("/tmp/ssvae_npy_XXXXXX"))
         return 1;
-    }
     test_round_trip();
     test_version2();
     test_rejects();

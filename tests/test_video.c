@@ -18,40 +18,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "ssvae.h"
 
-static char dir[64];    /* the mkdtemp folder every file lives in */
 static int nmalformed;  /* broken inputs rejected, for the closing line */
-
-/* dir/name; four rotating buffers. */
-static const char *in_dir(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void write_raw(const char *path, const void *buf, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(buf, 1, n, f) != n) abort();
-    fclose(f);
-}
-
-static long read_all(const char *path, unsigned char **buf)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *buf = malloc((size_t)n + 1);
-    if (fread(*buf, 1, (size_t)n, f) != (size_t)n) abort();
-    fclose(f);
-    return n;
-}
 
 /* A PNG through libpng: channels 1..4 (grey, grey + alpha, RGB, RGBA),
  * depth 8 or 16; samples (h, w, channels) as unsigned values. */
@@ -728,7 +698,6 @@ static int said(const char *word)
     snprintf(errf, sizeof errf, "%s/stderr.txt", dir);
     long n = read_all(errf, &text);
     if (n < 0) return 0;
-    text[n] = 0;
     int ok = strstr((char *)text, word) != NULL;
     if (!ok) fprintf(stderr, "stderr was: %s", text);
     free(text);
@@ -740,7 +709,6 @@ static int file_contains(const char *path, const char *word)
     unsigned char *text;
     long n = read_all(path, &text);
     if (n < 0) return 0;
-    text[n] = 0;
     int ok = strstr((char *)text, word) != NULL;
     free(text);
     return ok;
@@ -895,28 +863,10 @@ static void test_cli(void)
     free(centres);
 }
 
-/* rm -r */
-static void remove_tree(const char *d)
-{
-    DIR *dp = opendir(d);
-    if (!dp) { remove(d); return; }
-    for (struct dirent *e; (e = readdir(dp));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[1200];
-        snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-        else remove(p);
-    }
-    closedir(dp);
-    rmdir(d);
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
-    snprintf(dir, sizeof dir, "/tmp/ssvae-test-video-XXXXXX");
-    if (!mkdtemp(dir)) abort();
+    if (make_scratch("/tmp/ssvae-test-video-XXXXXX")) abort();
     test_png_forms();
     test_npy_forms();
     test_malformed_png_folders();
