@@ -112,6 +112,13 @@ typedef struct cli_row {
     ssvae_train_result curve; /* per-epoch loss and ELBO (owned) */
 } cli_row;
 
+/* A row named name for K balls, nothing measured yet (ELBO NaN, learned "-"). */
+void cli_row_init(cli_row *row, const char *name, int K);
+/* Fills the training columns from row->curve, the run that trained m on
+ * T frames with tc: seconds, starting scale, and for a prior the last
+ * epoch's ELBO, its ceiling log B and the learned parameters. */
+void cli_row_training(cli_row *row, const ssvae_model *m, const ssvae_train_config *tc, int T);
+
 /* Trains (unless train == 0) and evaluates one model; saves it to
  * save_path and its latents under latents_dir when not NULL. Returns 0 or 1
  * after a one-line error. */

@@ -213,16 +213,9 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     cli_row row;
-    memset(&row, 0, sizeof row);
-    snprintf(row.name, sizeof row.name, "%s", prior_name);
-    row.nballs = m.cfg.K;
-    row.elbo = supervised || !res.epochs ? NAN : final_elbo;
-    row.log_b = log((double)(tc.batch < tv.T - tc.offset ? tc.batch : tv.T - tc.offset));
-    row.init = res.init_value;
-    row.seconds = res.seconds;
-    snprintf(row.learned, sizeof row.learned, "-");
-    if (!supervised) ssvae_prior_get(prior)->describe(row.learned, sizeof row.learned, m.head, m.D);
+    cli_row_init(&row, prior_name, m.cfg.K);
     row.curve = res;
+    cli_row_training(&row, &m, &tc, tv.T);
     if (ssvae_evaluate(&m, tv.frames.data, tv.centres.data, tv.T, sv.frames.data, sv.centres.data, sv.T,
                        NULL, NULL, &row.ev, &err)) {
         cli_error("train", 1, "%s", err.msg);

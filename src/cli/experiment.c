@@ -12,17 +12,35 @@
 
 #include "cli/cli.h"
 
+void cli_row_init(cli_row *row, const char *name, int K)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->name, sizeof row->name, "%s", name);
+    row->nballs = K;
+    row->elbo = NAN;
+    snprintf(row->learned, sizeof row->learned, "-");
+}
+
+void cli_row_training(cli_row *row, const ssvae_model *m, const ssvae_train_config *tc, int T)
+{
+    const ssvae_train_result *c = &row->curve;
+    row->seconds = c->seconds;
+    row->init = c->init_value;
+    if (m->cfg.supervised) return;
+    if (c->epochs > 0) {
+        row->elbo = c->elbo[c->epochs - 1];
+        row->log_b = log((double)(tc->batch < T - tc->offset ? tc->batch : T - tc->offset));
+    }
+    ssvae_prior_get(m->cfg.prior)->describe(row->learned, sizeof row->learned, m->head, m->D);
+}
+
 int cli_run_model(const char *cmd, const char *name, int supervised,
                   ssvae_prior_kind prior, const ssvae_train_config *tc,
                   double units, const cli_data *train, const cli_data *test,
                   int do_train, int quiet, const char *save_path,
                   const char *latents_dir, cli_row *row)
 {
-    memset(row, 0, sizeof *row);
-    snprintf(row->name, sizeof row->name, "%s", name);
-    row->nballs = train->K;
-    row->elbo = NAN;
-    snprintf(row->learned, sizeof row->learned, "-");
+    cli_row_init(row, name, train->K);
     ssvae_model_config mc;
     ssvae_model_config_default(&mc);
     mc.C = train->C; mc.H = train->H; mc.W = train->W; mc.K = train->K;
@@ -44,13 +62,7 @@ int cli_run_model(const char *cmd, const char *name, int supervised,
             cli_error(cmd, 1, "%s: %s", name, err.msg);
             goto done;
         }
-        row->seconds = row->curve.seconds;
-        row->init = row->curve.init_value;
-        if (row->curve.epochs > 0 && !supervised) {
-            row->elbo = row->curve.elbo[row->curve.epochs - 1];
-            row->log_b = log((double)(tc->batch < train->T - tc->offset ? tc->batch : train->T - tc->offset));
-        }
-        if (!supervised) ssvae_prior_get(prior)->describe(row->learned, sizeof row->learned, m.head, m.D);
+        cli_row_training(row, &m, tc, train->T);
     }
     if (ssvae_evaluate(&m, train->frames, train->centres, train->T, test->frames, test->centres,
                        test->T, ztr, zte, &row->ev, &err)) {
