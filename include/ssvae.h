@@ -39,6 +39,11 @@ typedef struct ssvae_error {
  * `return ssvae_fail(err, "%s: truncated", path);`. */
 int ssvae_fail(ssvae_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* s as it may be quoted inside a one-line message (a name or value read
+ * from a file): control characters become '?', and beyond len - 4
+ * characters it is cut and ends in "...". Writes into buf (len >= 4) and
+ * returns it. */
+const char *ssvae_printable(char *buf, size_t len, const char *s);
 
 /* ------------------------------------------------------------------------ */
 /* Random numbers: xoshiro256** seeded through splitmix64. Same seed, same    */

@@ -96,29 +96,17 @@ int ssvae_model_save(const ssvae_model *m, const char *path,
     return model_write(m, path, NULL, 0, extra, nextra, err);
 }
 
-/* A metadata value as it may appear inside an error message (as
- * safetensors.c does for names): control characters become '?' so the
- * message stays on one line, and values over 40 bytes are cut. */
-static const char *shown(char buf[48], const char *s)
-{
-    size_t i = 0;
-    for (; s[i] && i < 40; i++) buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    if (s[i]) { memcpy(buf + i, "...", 3); i += 3; }
-    buf[i] = '\0';
-    return buf;
-}
-
 /* Reads an integer metadata entry into *out; fails naming the key. */
 static int meta_int(const ssvae_checkpoint *ck, const char *path, const char *key,
                     int lo, int hi, int *out, ssvae_error *err)
 {
     const char *v = ssvae_st_meta(ck, key);
-    char *end, vb[48];
+    char *end, vb[44];
     if (!v) return ssvae_fail(err, "%s: not an ssvae checkpoint (no '%s' in the metadata)", path, key);
     long x = strtol(v, &end, 10);
     if (end == v || *end || x < lo || x > hi)
         return ssvae_fail(err, "%s: metadata '%s' = '%s' is not an integer in [%d, %d]", path, key,
-                          shown(vb, v), lo, hi);
+                          ssvae_printable(vb, sizeof vb, v), lo, hi);
     *out = (int)x;
     return 0;
 }
@@ -131,7 +119,7 @@ static int model_from_ck(ssvae_model *m, const ssvae_checkpoint *ck, const char 
     int rc = -1;
     ssvae_model_config cfg;
     ssvae_model_config_default(&cfg);
-    char vb[48];
+    char vb[44];
     const char *fmt = ssvae_st_meta(ck, "format"), *ver = ssvae_st_meta(ck, "format_version");
     const char *head = ssvae_st_meta(ck, "head"), *units = ssvae_st_meta(ck, "units");
     if (!fmt || strcmp(fmt, "ssvae")) {
@@ -140,7 +128,7 @@ static int model_from_ck(ssvae_model *m, const ssvae_checkpoint *ck, const char 
     }
     if (!ver || strcmp(ver, FORMAT_VERSION)) {
         ssvae_fail(err, "%s: checkpoint format version %s, this ssvae reads %s", path,
-                   ver ? shown(vb, ver) : "(none)", FORMAT_VERSION);
+                   ver ? ssvae_printable(vb, sizeof vb, ver) : "(none)", FORMAT_VERSION);
         goto done;
     }
     if (meta_int(ck, path, "C", 1, 4096, &cfg.C, err) || meta_int(ck, path, "H", 1, 1 << 16, &cfg.H, err) ||
@@ -159,7 +147,7 @@ static int model_from_ck(ssvae_model *m, const ssvae_checkpoint *ck, const char 
     }
     cfg.supervised = !strcmp(head, "supervised");
     if (!cfg.supervised && ssvae_prior_lookup(head, &cfg.prior)) {
-        ssvae_fail(err, "%s: unknown prior '%s'", path, shown(vb, head));
+        ssvae_fail(err, "%s: unknown prior '%s'", path, ssvae_printable(vb, sizeof vb, head));
         goto done;
     }
     ssvae_error inner;
@@ -290,12 +278,12 @@ static int meta_double(const ssvae_checkpoint *ck, const char *path, const char 
                        double lo, double hi, double *out, ssvae_error *err)
 {
     const char *v = ssvae_st_meta(ck, key);
-    char *end, vb[48];
+    char *end, vb[44];
     if (!v) return ssvae_fail(err, "%s: not a resumable checkpoint (no '%s' in the metadata)", path, key);
     double x = strtod(v, &end);
     if (end == v || *end || !isfinite(x) || x < lo || x > hi)
         return ssvae_fail(err, "%s: metadata '%s' = '%s' is not a number in [%g, %g]", path, key,
-                          shown(vb, v), lo, hi);
+                          ssvae_printable(vb, sizeof vb, v), lo, hi);
     *out = x;
     return 0;
 }
@@ -303,7 +291,7 @@ static int meta_double(const ssvae_checkpoint *ck, const char *path, const char 
 static int state_from_ck(const ssvae_checkpoint *ck, const char *path, const ssvae_model *m,
                          ssvae_train_config *cfg, ssvae_train_state *st, ssvae_error *err)
 {
-    char vb[48];
+    char vb[44];
     const char *key[] = {"epoch", "optim_step", "rng", "losses", "elbos", "train.optim", "train.seed"};
     for (size_t i = 0; i < sizeof key / sizeof *key; i++)
         if (!ssvae_st_meta(ck, key[i]))
@@ -327,7 +315,7 @@ static int state_from_ck(const ssvae_checkpoint *ck, const char *path, const ssv
     }
     const char *optim = ssvae_st_meta(ck, "train.optim");
     if (ssvae_optim_lookup(optim, &cfg->optim))
-        return ssvae_fail(err, "%s: metadata 'train.optim' = '%s' is not sgd or adam", path, shown(vb, optim));
+        return ssvae_fail(err, "%s: metadata 'train.optim' = '%s' is not sgd or adam", path, ssvae_printable(vb, sizeof vb, optim));
     if (meta_double(ck, path, "train.lr", 1e-300, 1e300, &cfg->lr, err) ||
         meta_double(ck, path, "train.momentum", 0, 1, &cfg->momentum, err) ||
         meta_int(ck, path, "train.epochs", 0, 100000000, &cfg->epochs, err) ||
@@ -342,7 +330,7 @@ static int state_from_ck(const ssvae_checkpoint *ck, const char *path, const ssv
     errno = 0;
     cfg->seed = strtoull(seed, &end, 10);
     if (end == seed || *end || errno || seed[0] == '-')
-        return ssvae_fail(err, "%s: metadata 'train.seed' = '%s' is not an integer", path, shown(vb, seed));
+        return ssvae_fail(err, "%s: metadata 'train.seed' = '%s' is not an integer", path, ssvae_printable(vb, sizeof vb, seed));
     if (st->epoch > cfg->epochs)
         return ssvae_fail(err, "%s: metadata 'epoch' (%d) is past 'train.epochs' (%d)", path, st->epoch, cfg->epochs);
     const char *name[2] = {"optim.m", "optim.v"};

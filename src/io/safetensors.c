@@ -56,19 +56,6 @@ static uint64_t load_u64_le(const unsigned char *p)
     return v;
 }
 
-/* A tensor name as it may appear inside an error message: control
- * characters become '?' so the message stays on one line, and long names
- * are cut so the problem itself still fits in the message. */
-static const char *printable(char *buf, size_t len, const char *s)
-{
-    size_t i = 0;
-    for (; s[i] && i + 4 < len && i < 80; i++)
-        buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    if (s[i]) { memcpy(buf + i, "...", 3); i += 3; }
-    buf[i] = '\0';
-    return buf;
-}
-
 /* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), as
  * the format requires; cJSON itself does not check. */
 static int utf8_valid(const unsigned char *s, size_t n)
@@ -181,7 +168,7 @@ static int check_write_args(const char *path, const ssvae_tensor *tensors,
                             int ntensors, const ssvae_meta *meta, int nmeta,
                             ssvae_error *err)
 {
-    char nb[96];
+    char nb[84];
     if (ntensors < 0 || nmeta < 0 || (ntensors > 0 && !tensors) ||
         (nmeta > 0 && !meta))
         return ssvae_fail(err, "%s: bad tensor or metadata count", path);
@@ -190,7 +177,7 @@ static int check_write_args(const char *path, const ssvae_tensor *tensors,
         const ssvae_tensor *t = &tensors[i];
         if (!t->name)
             return ssvae_fail(err, "%s: tensor %d has no name", path, i);
-        printable(nb, sizeof nb, t->name);
+        ssvae_printable(nb, sizeof nb, t->name);
         if (!utf8_valid((const unsigned char *)t->name, strlen(t->name)))
             return ssvae_fail(err, "%s: tensor name %s is not UTF-8", path, nb);
         if (strcmp(t->name, "__metadata__") == 0)
@@ -214,7 +201,7 @@ static int check_write_args(const char *path, const ssvae_tensor *tensors,
         if (!utf8_valid((const unsigned char *)meta[i].key, strlen(meta[i].key)) ||
             !utf8_valid((const unsigned char *)meta[i].value, strlen(meta[i].value)))
             return ssvae_fail(err, "%s: metadata entry %s is not UTF-8", path,
-                              printable(nb, sizeof nb, meta[i].key));
+                              ssvae_printable(nb, sizeof nb, meta[i].key));
     }
 
     /* Duplicate names would make an ambiguous file. */
@@ -228,12 +215,12 @@ static int check_write_args(const char *path, const ssvae_tensor *tensors,
         for (int i = 0; i < nmeta; i++) names[i] = meta[i].key;
         const char *mdup = find_duplicate(names, (size_t)nmeta, &oom);
         if (mdup) {
-            printable(nb, sizeof nb, mdup);
+            ssvae_printable(nb, sizeof nb, mdup);
             free(names);
             return ssvae_fail(err, "%s: duplicate metadata key %s", path, nb);
         }
     }
-    if (dup) printable(nb, sizeof nb, dup);
+    if (dup) ssvae_printable(nb, sizeof nb, dup);
     free(names);
     if (oom) return ssvae_fail(err, "%s: out of memory", path);
     if (dup) return ssvae_fail(err, "%s: duplicate tensor name %s", path, nb);
@@ -423,14 +410,14 @@ static int check_unique_keys(const char *path, const cJSON *obj, const char *wha
     for (const cJSON *c = obj->child; c; c = c->next) names[i++] = c->string;
     int oom;
     const char *dup = find_duplicate(names, n, &oom);
-    char nb[96], ob[96];
-    if (dup) printable(nb, sizeof nb, dup);
+    char nb[84], ob[84]; /* names cut at 80 characters */
+    if (dup) ssvae_printable(nb, sizeof nb, dup);
     free(names);
     if (oom) return ssvae_fail(err, "%s: out of memory", path);
     if (dup) {
         if (owner)
             return ssvae_fail(err, "%s: duplicate %s %s in tensor %s", path, what, nb,
-                              printable(ob, sizeof ob, owner));
+                              ssvae_printable(ob, sizeof ob, owner));
         return ssvae_fail(err, "%s: duplicate %s %s", path, what, nb);
     }
     return 0;
@@ -445,9 +432,9 @@ static int read_metadata(const char *path, const cJSON *m, ssvae_checkpoint *ck,
     int n = 0;
     for (const cJSON *c = m->child; c; c = c->next) {
         if (!cJSON_IsString(c) || !c->valuestring) {
-            char nb[96];
+            char nb[84];
             return ssvae_fail(err, "%s: metadata value for %s is not a string", path,
-                              printable(nb, sizeof nb, c->string));
+                              ssvae_printable(nb, sizeof nb, c->string));
         }
         if (n == INT_MAX) return ssvae_fail(err, "%s: too many metadata entries", path);
         n++;
@@ -469,8 +456,8 @@ static int read_metadata(const char *path, const cJSON *m, ssvae_checkpoint *ck,
 static int read_entry(const char *path, const cJSON *c, int64_t dsize,
                       ssvae_tensor *t, st_entry *e, ssvae_error *err)
 {
-    char nb[96];
-    const char *name = printable(nb, sizeof nb, c->string);
+    char nb[84];
+    const char *name = ssvae_printable(nb, sizeof nb, c->string);
     if (!cJSON_IsObject(c))
         return ssvae_fail(err, "%s: entry for tensor %s is not an object", path, name);
     if (check_unique_keys(path, c, "key", c->string, err) != 0) return -1;
@@ -486,7 +473,7 @@ static int read_entry(const char *path, const cJSON *c, int64_t dsize,
     if (strcmp(dtype->valuestring, "F32") != 0) {
         char db[96];
         return ssvae_fail(err, "%s: unsupported dtype %s for tensor %s (only F32)",
-                          path, printable(db, sizeof db, dtype->valuestring), name);
+                          path, ssvae_printable(db, sizeof db, dtype->valuestring), name);
     }
 
     if (!cJSON_IsArray(shape))
@@ -639,8 +626,8 @@ static int read_fd(const char *path, int fd, ssvae_checkpoint *ck, ssvae_error *
             if (entries[i].begin < entries[i - 1].end) {
                 char a[96], b[96];
                 ssvae_fail(err, "%s: tensors %s and %s overlap", path,
-                           printable(a, sizeof a, ck->tensors[entries[i - 1].index].name),
-                           printable(b, sizeof b, ck->tensors[entries[i].index].name));
+                           ssvae_printable(a, sizeof a, ck->tensors[entries[i - 1].index].name),
+                           ssvae_printable(b, sizeof b, ck->tensors[entries[i].index].name));
                 goto done;
             }
         }
