@@ -7,9 +7,11 @@
  *   conv 3x3 F -> K -> batch norm -> sigmoid       a2 -> s
  *   centre of mass of each of the K maps           z (N, 2K)
  *
- * Only the bytes of x, the pre-activations a1, a2 and two gradients are
- * stored: x, h1 and s are remade from them a row at a time where they are
- * needed (nn/fused.c), which keeps the memory traffic of a step small.
+ * Only the bytes of x and the pre-activations a1, a2 are stored: x, h1, s
+ * and every gradient plane are remade from them a row at a time where they
+ * are needed (nn/fused.c). Memory traffic, not arithmetic, is what a plane
+ * costs here (docs/performance.md), so a few remade rows are cheaper than a
+ * stored plane.
  *
  * The head after z (a prior's parameters, or the supervised baseline's
  * linear layer) lives in the same buffer, so the optimiser sees one array.
@@ -30,26 +32,28 @@
 struct ssvae_acts {
     int cap;          /* frames the buffers hold */
     int N;            /* frames of the last training forward pass */
-    uint8_t *xq;      /* (C, HW) input bytes, x = xq / 255 */
-    const uint8_t **frames; /* (cap) where each frame of the batch is read from */
+    const uint8_t **frames; /* (cap) the batch's frames (H, W, C), x = q / 255 */
     float *a1, *a2;   /* (F, HW), (K, HW) conv outputs (batch norm inputs) */
-    float *g1, *g2;   /* (F, HW), (K, HW) gradients at the batch norms' outputs */
     float *z, *mass;  /* (D), (K) */
+    double *com_sums; /* (K, COM_SUMS) the forward's sums for the backward */
+    float *com_plane; /* (K, 3) com_grad's per-plane constants */
     float *mean1, *rstd1, *mean2, *rstd2, *var1, *var2; /* (F) or (K) */
     float scale1[CONV3X3_MAXCH], shift1[CONV3X3_MAXCH]; /* batch norms as */
     float scale2[CONV3X3_MAXCH], shift2[CONV3X3_MAXCH]; /* x scale + shift */
     float *conv_work; /* conv3x3_work_size */
     float *rows;      /* fused_rows_size: the streamed convolutions' rings */
+    float *xsums_fwd, *xsums_bwd; /* fused_xsums_size: conv1's backward sums */
     double *bn_work;  /* batch statistics and the fused backward's sums */
 };
 
 static void acts_free(struct ssvae_acts *a)
 {
     if (!a) return;
-    free(a->xq); free(a->frames); free(a->a1); free(a->a2);
-    free(a->g1); free(a->g2); free(a->z); free(a->mass);
+    free(a->frames); free(a->a1); free(a->a2);
+    free(a->z); free(a->mass); free(a->com_sums); free(a->com_plane);
     free(a->mean1); free(a->rstd1); free(a->mean2); free(a->rstd2);
-    free(a->var1); free(a->var2); free(a->conv_work); free(a->rows); free(a->bn_work);
+    free(a->var1); free(a->var2); free(a->conv_work); free(a->rows);
+    free(a->xsums_fwd); free(a->xsums_bwd); free(a->bn_work);
     free(a);
 }
 
@@ -72,12 +76,11 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     size_t hw = (size_t)c->H * c->W;
     struct ssvae_acts *a = xcalloc(1, sizeof *a);
     a->cap = N;
-    a->xq = xcalloc((size_t)N * c->C * hw, 1);
     a->frames = xcalloc((size_t)N, sizeof *a->frames);
     a->a1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
-    a->g1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
     a->a2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
-    a->g2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
+    a->com_sums = xcalloc((size_t)N * c->K * COM_SUMS, sizeof(double));
+    a->com_plane = xcalloc((size_t)N * c->K * 3, sizeof(float));
     a->z = xcalloc((size_t)N * m->D, sizeof(float));
     a->mass = xcalloc((size_t)N * c->K, sizeof(float));
     a->mean1 = xcalloc(c->F, sizeof(float)); a->rstd1 = xcalloc(c->F, sizeof(float));
@@ -86,8 +89,9 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     a->var2 = xcalloc(c->K, sizeof(float));
     size_t w1 = conv3x3_work_size(N, c->C, c->F), w2 = conv3x3_work_size(N, c->F, c->K);
     a->conv_work = xcalloc(w1 > w2 ? w1 : w2, sizeof(float));
-    size_t r1 = fused_rows_size(N, c->C, c->F, c->W), r2 = fused_rows_size(N, c->F, c->K, c->W);
-    a->rows = xcalloc(r1 > r2 ? r1 : r2, sizeof(float));
+    a->rows = xcalloc(fused_rows_size(N, c->C, c->F, c->K, c->W), sizeof(float));
+    a->xsums_fwd = xcalloc(fused_xsums_size(N, c->C, c->F), sizeof(float));
+    a->xsums_bwd = xcalloc(fused_xsums_size(N, c->C, c->F), sizeof(float));
     int fk = c->F > c->K ? c->F : c->K;
     size_t b1 = batchnorm_stats_size(N, fk), b2 = fused_backward_work_size(N, fk);
     a->bn_work = xcalloc(b1 > b2 ? b1 : b2, sizeof(double));
@@ -163,20 +167,6 @@ void ssvae_model_free(ssvae_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* xq (N, C, H, W) bytes from frames[n] (H, W, C). */
-static void load_frames(uint8_t *xq, const uint8_t *const *frames,
-                        int N, int C, int H, int W)
-{
-    size_t hw = (size_t)H * W;
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const uint8_t *f = frames[n];
-        uint8_t *out = xq + (size_t)n * C * hw;
-        for (size_t i = 0; i < hw; i++)
-            for (int c = 0; c < C; c++) out[c * hw + i] = f[i * C + c];
-    }
-}
-
 void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
                          int N, int train, float *z)
 {
@@ -194,13 +184,14 @@ void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
     const ssvae_model_config *c = &m->cfg;
     struct ssvae_acts *a = acts_reserve(m, N);
     int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
-    load_frames(a->xq, frames, N, C, H, W);
+    /* the backward reads the frames again: they must outlive it */
+    if (frames != a->frames) memcpy(a->frames, frames, (size_t)N * sizeof *frames);
 
     /* The fused kernels of nn/fused.c (each the composition of the plain
      * layers up to float rounding): conv + batch statistics from the bytes;
      * batch norm + ReLU + conv + batch statistics; batch norm + sigmoid +
      * centre of mass. */
-    conv3x3_forward_u8(a->a1, train ? a->bn_work : NULL, a->xq, m->conv1_w, m->conv1_b,
+    conv3x3_forward_u8(a->a1, train ? a->bn_work : NULL, a->frames, m->conv1_w, m->conv1_b,
                        a->rows, N, C, F, H, W);
     if (train) {
         batchnorm_stats_finish(a->mean1, a->rstd1, a->var1, a->bn_work, N, F, HW);
@@ -210,8 +201,9 @@ void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
         batchnorm_affine_eval(a->scale1, a->shift1, m->bn1_w, m->bn1_b, m->bn1_mean,
                               m->bn1_var, F);
     }
-    bn_relu_conv3x3_forward(a->a2, train ? a->bn_work : NULL, a->a1, a->scale1, a->shift1,
-                            m->conv2_w, m->conv2_b, a->rows, N, F, K, H, W);
+    bn_relu_conv3x3_forward(a->a2, train ? a->bn_work : NULL, train ? a->xsums_fwd : NULL,
+                            a->a1, a->scale1, a->shift1, a->mean1, a->frames, C, m->conv2_w,
+                            m->conv2_b, a->rows, N, F, K, H, W);
     if (train) {
         batchnorm_stats_finish(a->mean2, a->rstd2, a->var2, a->bn_work, N, K, HW);
         batchnorm_update_running(m->bn2_mean, m->bn2_var, a->mean2, a->var2, K, BN_MOMENTUM);
@@ -220,7 +212,8 @@ void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
         batchnorm_affine_eval(a->scale2, a->shift2, m->bn2_w, m->bn2_b, m->bn2_mean,
                               m->bn2_var, K);
     }
-    bn_sigmoid_com_forward(NULL, a->z, a->mass, a->a2, a->scale2, a->shift2, N, K, H, W);
+    bn_sigmoid_com_forward(NULL, a->z, a->mass, train ? a->com_sums : NULL, a->a2, a->scale2,
+                           a->shift2, a->mean2, N, K, H, W);
     memcpy(z, a->z, (size_t)N * m->D * sizeof *z);
     a->N = train ? N : 0;
 }
@@ -232,19 +225,19 @@ void ssvae_model_backward(ssvae_model *m, const float *dz)
     const ssvae_model_config *c = &m->cfg;
     int N = a->N, C = c->C, F = c->F, K = c->K, H = c->H, W = c->W;
 #define GRAD(p) (m->grads + (m->p - m->params))
-    /* g2: the gradient at bn2's input; then conv2's backward with ReLU and
-     * the first half of bn1's backward (g1 at bn1's output, and its sums);
-     * then the rest of bn1's backward, fed row by row into conv1's weight
-     * gradient. */
-    com_sigmoid_bn_backward(a->g2, GRAD(bn2_w), GRAD(bn2_b), dz, a->z, a->mass, a->a2,
-                            a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, a->bn_work,
-                            N, K, H, W);
-    bn_relu_conv3x3_backward(a->g1, a->bn_work, GRAD(conv2_w), GRAD(conv2_b), a->g2, a->a1,
-                             a->scale1, a->shift1, a->mean1, m->conv2_w, a->conv_work,
-                             a->rows, N, F, K, H, W);
-    bn_conv3x3_backward_u8(GRAD(conv1_w), GRAD(conv1_b), GRAD(bn1_w), GRAD(bn1_b), a->g1,
-                           a->bn_work, a->a1, a->mean1, a->rstd1, m->bn1_w, a->xq,
-                           a->conv_work, a->rows, N, C, F, H, W);
+    /* The gradient at bn2's input as constants (no pass over the batch);
+     * then one pass: conv2's weight gradients, with that gradient made
+     * from a2 row by row, and the sums of bn1's backward; then conv1's
+     * weight gradients from sums alone. */
+    com_grad cg;
+    com_grad_init(&cg, a->com_plane, GRAD(bn2_w), GRAD(bn2_b), dz, a->z, a->mass, a->com_sums,
+                  a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, N, K, H, W);
+    bn_relu_conv3x3_backward(a->bn_work, GRAD(conv2_w), GRAD(conv2_b), a->xsums_bwd, a->a2, &cg,
+                             a->a1, a->scale1, a->shift1, a->mean1, a->frames, C, m->conv2_w,
+                             a->conv_work, a->rows, N, F, K, H, W);
+    bn_conv3x3_backward_finish(GRAD(conv1_w), GRAD(conv1_b), GRAD(bn1_w), GRAD(bn1_b),
+                               a->bn_work, a->xsums_fwd, a->xsums_bwd, a->rstd1, m->bn1_w, N, C,
+                               F, H, W);
 #undef GRAD
 }
 

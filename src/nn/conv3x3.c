@@ -95,57 +95,6 @@ void conv3x3_row3(float *restrict o0, float *restrict o1,
     o2[W - 1] += conv_pixel(r0, r1, r2, k[2], W - 1, W);
 }
 
-/* conv3x3_row3 on rows padded with a zero on each side (r[-1] = r[W] = 0
- * readable): no edge cases, so every column goes through the vector loop
- * (the unpadded version leaves W - 2 mod the vector length columns to
- * scalar code). */
-void conv3x3_row3_padded(float *restrict o0, float *restrict o1,
-                         float *restrict o2, const float *r0, const float *r1,
-                         const float *r2, const float *ka, const float *kb,
-                         const float *kc, int W)
-{
-    float k[3][9];
-    for (int t = 0; t < 9; t++) { k[0][t] = ka[t]; k[1][t] = kb[t]; k[2][t] = kc[t]; }
-    if (!r0) { r0 = r1; for (int i = 0; i < 3; i++) k[i][0] = k[i][1] = k[i][2] = 0.0f; }
-    if (!r2) { r2 = r1; for (int i = 0; i < 3; i++) k[i][6] = k[i][7] = k[i][8] = 0.0f; }
-    float a0 = k[0][0], a1 = k[0][1], a2 = k[0][2], a3 = k[0][3], a4 = k[0][4],
-          a5 = k[0][5], a6 = k[0][6], a7 = k[0][7], a8 = k[0][8];
-    float b0 = k[1][0], b1 = k[1][1], b2 = k[1][2], b3 = k[1][3], b4 = k[1][4],
-          b5 = k[1][5], b6 = k[1][6], b7 = k[1][7], b8 = k[1][8];
-    float c0 = k[2][0], c1 = k[2][1], c2 = k[2][2], c3 = k[2][3], c4 = k[2][4],
-          c5 = k[2][5], c6 = k[2][6], c7 = k[2][7], c8 = k[2][8];
-    for (int x = 0; x < W; x++) {
-        float u0 = r0[x - 1], u1 = r0[x], u2 = r0[x + 1];
-        float v0 = r1[x - 1], v1 = r1[x], v2 = r1[x + 1];
-        float w0 = r2[x - 1], w1 = r2[x], w2 = r2[x + 1];
-        o0[x] += a0 * u0 + a1 * u1 + a2 * u2 + a3 * v0 + a4 * v1 + a5 * v2 +
-                 a6 * w0 + a7 * w1 + a8 * w2;
-        o1[x] += b0 * u0 + b1 * u1 + b2 * u2 + b3 * v0 + b4 * v1 + b5 * v2 +
-                 b6 * w0 + b7 * w1 + b8 * w2;
-        o2[x] += c0 * u0 + c1 * u1 + c2 * u2 + c3 * v0 + c4 * v1 + c5 * v2 +
-                 c6 * w0 + c7 * w1 + c8 * w2;
-    }
-}
-
-/* conv3x3_dw_row on padded input rows (as conv3x3_row3_padded). */
-void conv3x3_dw_row_padded(float *acc, const float *g,
-                           const float *const rows[3], int W)
-{
-    const float *r1 = rows[1];
-    const float *r0 = rows[0] ? rows[0] : r1, *r2 = rows[2] ? rows[2] : r1;
-    float a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0, c0 = 0, c1 = 0, c2 = 0;
-#pragma omp simd reduction(+ : a0, a1, a2, b0, b1, b2, c0, c1, c2)
-    for (int x = 0; x < W; x++) {
-        float gx = g[x];
-        a0 += gx * r0[x - 1]; a1 += gx * r0[x]; a2 += gx * r0[x + 1];
-        b0 += gx * r1[x - 1]; b1 += gx * r1[x]; b2 += gx * r1[x + 1];
-        c0 += gx * r2[x - 1]; c1 += gx * r2[x]; c2 += gx * r2[x + 1];
-    }
-    if (rows[0]) { acc[0] += a0; acc[1] += a1; acc[2] += a2; }
-    acc[3] += b0; acc[4] += b1; acc[5] += b2;
-    if (rows[2]) { acc[6] += c0; acc[7] += c1; acc[8] += c2; }
-}
-
 /* y[n,o] = b[o] + sum_c w[o,c] (*) x[n,c]; b may be NULL (zero bias).
  * Output channels go in groups of three (conv_row3) where O allows, one at
  * a time otherwise. With stats (not NULL), each output row's batch

@@ -19,6 +19,10 @@
 
 #include "nn/nn.h"
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 /* Full-width AVX-512 vectors where the target has them: GCC's default for
  * these CPUs is 256 bits, which halves the throughput of the row loops. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
@@ -180,9 +184,14 @@ void bn_relu_forward(float *y, const float *x, const float *scale,
         }
 }
 
-// s = sigmoid(x scale + shift); z, mass as com_forward
-void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
-                            const float *scale, const float *shift, int N,
+/* s = sigmoid(x scale + shift); z, mass as com_forward; with sums, the six
+ * plane sums com_grad_init needs: with s' = s (1 - s) and d = x - mean,
+ * sum s', sum i s', sum j s', sum s' d, sum i s' d, sum j s' d (row i,
+ * column j). They do not depend on the loss, so the backward needs no pass
+ * of its own to find them. */
+void bn_sigmoid_com_forward(float *s, float *z, float *mass, double *sums,
+                            const float *x, const float *scale,
+                            const float *shift, const float *mean, int N,
                             int K, int H, int W)
 {
     size_t plane = (size_t)H * W;
@@ -191,19 +200,27 @@ void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
         for (int k = 0; k < K; k++) {
             const float *p = x + ((size_t)n * K + k) * plane;
             float *q = s ? s + ((size_t)n * K + k) * plane : NULL;
-            float a = scale[k], b = shift[k];
-            double m = 0, mx = 0, my = 0;
+            float a = scale[k], b = shift[k], mu = sums ? mean[k] : 0.0f;
+            double m = 0, mx = 0, my = 0, t[COM_SUMS] = {0};
             for (int i = 0; i < H; i++) {
                 const float *xrow = p + (size_t)i * W;
-                float rs = 0, rx = 0;
-                if (s) {
+                float rs = 0, rx = 0, d0 = 0, dj = 0, e0 = 0, ej = 0;
+                if (q) {
                     float *row = q + (size_t)i * W;
 #pragma omp simd
                     for (int j = 0; j < W; j++) row[j] = sigmoid_vec(xrow[j] * a + b);
-#pragma omp simd reduction(+ : rs, rx)
+                }
+                if (sums) {
+#pragma omp simd reduction(+ : rs, rx, d0, dj, e0, ej)
                     for (int j = 0; j < W; j++) {
-                        rs += row[j];
-                        rx += row[j] * (float)j;
+                        float v = sigmoid_vec(xrow[j] * a + b), sd = v * (1.0f - v);
+                        float sdd = sd * (xrow[j] - mu);
+                        rs += v;
+                        rx += v * (float)j;
+                        d0 += sd;
+                        dj += sd * (float)j;
+                        e0 += sdd;
+                        ej += sdd * (float)j;
                     }
                 } else {
 #pragma omp simd reduction(+ : rs, rx)
@@ -216,10 +233,13 @@ void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
                 m += rs;
                 mx += rx;
                 my += (double)rs * i;
+                t[0] += d0; t[1] += (double)d0 * i; t[2] += dj;
+                t[3] += e0; t[4] += (double)e0 * i; t[5] += ej;
             }
             z[(size_t)n * 2 * K + 2 * k] = (float)((mx / m + 0.5) / W);
             z[(size_t)n * 2 * K + 2 * k + 1] = (float)((my / m + 0.5) / H);
             mass[(size_t)n * K + k] = (float)m;
+            if (sums) memcpy(sums + ((size_t)n * K + k) * COM_SUMS, t, sizeof t);
         }
     }
 }
@@ -228,145 +248,107 @@ void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
 /* Backward                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* The batch-norm backward's second pass, from the channel sums of dy and of
- * dy (x - mean) (per-plane partials in sums: (N, C, 2)):
+/* The batch-norm backward's second pass, from the channel sums db = sum dy
+ * and dg = sum dy (x - mean) (C each, over the batch):
  * dx = gamma rstd (dy - dbeta/M - xhat dgamma/M), written as dx = a dy +
  * k (x - mean) + b exactly as batchnorm_backward does. Returns through
  * a, k, b (C). */
 static void bn_backward_coeffs(float *a, float *k, float *b, float *dgamma,
-                               float *dbeta, const double *sums,
+                               float *dbeta, const double *db, const double *dg,
                                const float *rstd, const float *gamma, int N,
                                int C, int HW)
 {
     double M = (double)N * HW;
     for (int c = 0; c < C; c++) {
-        double db = 0, dg = 0;
-        for (int n = 0; n < N; n++) db += sums[2 * ((size_t)n * C + c)];
-        for (int n = 0; n < N; n++) dg += sums[2 * ((size_t)n * C + c) + 1];
-        dg *= rstd[c]; /* sum dy xhat */
-        dgamma[c] += (float)dg;
-        dbeta[c] += (float)db;
+        double dgc = dg[c] * rstd[c]; /* sum dy xhat */
+        dgamma[c] += (float)dgc;
+        dbeta[c] += (float)db[c];
         a[c] = gamma[c] * rstd[c];
-        k[c] = (float)(-(double)a[c] * rstd[c] * dg / M);
-        b[c] = (float)(-(double)a[c] * db / M);
+        k[c] = (float)(-(double)a[c] * rstd[c] * dgc / M);
+        b[c] = (float)(-(double)a[c] * db[c] / M);
     }
+}
+
+/* bn_backward_coeffs from per-plane partial sums (N, C, 2), added in frame
+ * order. */
+static void bn_backward_coeffs_planes(float *a, float *k, float *b, float *dgamma,
+                                      float *dbeta, const double *sums,
+                                      const float *rstd, const float *gamma,
+                                      int N, int C, int HW)
+{
+    double db[CONV3X3_MAXCH] = {0}, dg[CONV3X3_MAXCH] = {0};
+    for (int c = 0; c < C; c++) {
+        for (int n = 0; n < N; n++) db[c] += sums[2 * ((size_t)n * C + c)];
+        for (int n = 0; n < N; n++) dg[c] += sums[2 * ((size_t)n * C + c) + 1];
+    }
+    bn_backward_coeffs(a, k, b, dgamma, dbeta, db, dg, rstd, gamma, N, C, HW);
 }
 
 size_t fused_backward_work_size(int N, int C) { return 2 * (size_t)N * C; }
 
-/* The gradient at the sigmoid's input at pixel (i, j) of a map: the centre
- * of mass backward ds_ij = rowc + bx j (rowc holds the row's terms), times
- * the sigmoid's derivative s (1 - s). ds is never stored. */
-static inline float com_sigmoid_grad(float rowc, float bx, int j, float s)
-{
-    float ds = rowc + bx * (float)j;
-    return ds * s * (1.0f - s);
-}
-
-void com_sigmoid_bn_backward(float *dx, float *dgamma, float *dbeta,
-                             const float *dz, const float *z,
-                             const float *mass, const float *x,
-                             const float *scale, const float *shift,
-                             const float *mean, const float *rstd,
-                             const float *gamma, double *work, int N, int K,
-                             int H, int W)
+/* The centre of mass backward at plane (n, k) is ds_ij = rowc_i + bx j with
+ * rowc_i = ax + ay + by i (com_backward's hoisted constants); the gradient
+ * at the sigmoid's input is ds s (1 - s). Summed over a plane, with the
+ * forward's sums (bn_sigmoid_com_forward), that gives the batch norm
+ * backward's sum g = (ax + ay) S0 + by Si + bx Sj and sum g (x - mean)
+ * likewise from the d sums. */
+void com_grad_init(com_grad *cg, float *plane, float *dgamma, float *dbeta,
+                   const float *dz, const float *z, const float *mass,
+                   const double *sums, const float *scale, const float *shift,
+                   const float *mean, const float *rstd, const float *gamma,
+                   int N, int K, int H, int W)
 {
     assert(K <= CONV3X3_MAXCH);
-    size_t plane = (size_t)H * W;
-    /* The same hoisted constants as com_backward. */
-#define COM_CONSTS                                                           \
-    float gx = dz[(size_t)n * 2 * K + 2 * k] / mass[(size_t)n * K + k];     \
-    float gy = dz[(size_t)n * 2 * K + 2 * k + 1] / mass[(size_t)n * K + k]; \
-    float zx = z[(size_t)n * 2 * K + 2 * k];                                \
-    float zy = z[(size_t)n * 2 * K + 2 * k + 1];                            \
-    float bx = gx / W, ax = gx * (0.5f / W - zx);                           \
-    float by = gy / H, ay = gy * (0.5f / H - zy);
-#pragma omp parallel for collapse(2) schedule(static)
+    cg->plane = plane;
+    cg->K = K; cg->H = H; cg->W = W;
+    double db[CONV3X3_MAXCH] = {0}, dg[CONV3X3_MAXCH] = {0};
     for (int n = 0; n < N; n++) {
         for (int k = 0; k < K; k++) {
-            COM_CONSTS
-            const float *xp = x + ((size_t)n * K + k) * plane;
-            float m = mean[k], sa = scale[k], sb = shift[k];
-            double t = 0, tx = 0;
-            for (int i = 0; i < H; i++) {
-                const float *xr = xp + (size_t)i * W;
-                float rowc = ax + ay + by * (float)i, rs = 0, rsx = 0;
-#pragma omp simd reduction(+ : rs, rsx)
-                for (int j = 0; j < W; j++) {
-                    float g = com_sigmoid_grad(rowc, bx, j, sigmoid_vec(xr[j] * sa + sb));
-                    rs += g;
-                    rsx += g * (xr[j] - m);
-                }
-                t += rs;
-                tx += rsx;
-            }
-            work[2 * ((size_t)n * K + k)] = t;
-            work[2 * ((size_t)n * K + k) + 1] = tx;
+            size_t nk = (size_t)n * K + k;
+            float gx = dz[2 * nk] / mass[nk], gy = dz[2 * nk + 1] / mass[nk];
+            float bx = gx / W, ax = gx * (0.5f / W - z[2 * nk]);
+            float by = gy / H, ay = gy * (0.5f / H - z[2 * nk + 1]);
+            float *p = plane + 3 * nk;
+            p[0] = ax + ay; p[1] = by; p[2] = bx;
+            const double *t = sums + nk * COM_SUMS;
+            db[k] += p[0] * t[0] + p[1] * t[1] + p[2] * t[2];
+            dg[k] += p[0] * t[3] + p[1] * t[4] + p[2] * t[5];
         }
     }
-    float a[CONV3X3_MAXCH], kk[CONV3X3_MAXCH], b[CONV3X3_MAXCH];
-    bn_backward_coeffs(a, kk, b, dgamma, dbeta, work, rstd, gamma, N, K, (int)plane);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < N; n++) {
-        for (int k = 0; k < K; k++) {
-            COM_CONSTS
-            const float *xp = x + ((size_t)n * K + k) * plane;
-            float *q = dx + ((size_t)n * K + k) * plane;
-            float m = mean[k], ac = a[k], kc = kk[k], bc = b[k], sa = scale[k], sb = shift[k];
-            for (int i = 0; i < H; i++) {
-                const float *xr = xp + (size_t)i * W;
-                float *qr = q + (size_t)i * W, rowc = ax + ay + by * (float)i;
-#pragma omp simd
-                for (int j = 0; j < W; j++) {
-                    float g = com_sigmoid_grad(rowc, bx, j, sigmoid_vec(xr[j] * sa + sb));
-                    qr[j] = ac * g + kc * (xr[j] - m) + bc;
-                }
-            }
-        }
+    bn_backward_coeffs(cg->ac, cg->kc, cg->bc, dgamma, dbeta, db, dg, rstd, gamma, N, K, H * W);
+    for (int k = 0; k < K; k++) {
+        cg->mean[k] = mean[k];
+        cg->scale[k] = scale[k];
+        cg->shift[k] = shift[k];
     }
-#undef COM_CONSTS
 }
 
-void relu_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
-                      const float *y, const float *x, const float *mean,
-                      const float *rstd, const float *gamma, double *work,
-                      int N, int C, int HW)
+void com_grad_row(float *dst, const com_grad *cg, const float *x_row, int n,
+                  int k, int i)
 {
-    assert(C <= CONV3X3_MAXCH);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < N; n++) {
-        for (int c = 0; c < C; c++) {
-            const float *g = dy + ((size_t)n * C + c) * HW;
-            const float *yp = y + ((size_t)n * C + c) * HW;
-            const float *p = x + ((size_t)n * C + c) * HW;
-            float m = mean[c], s = 0, sx = 0;
-#pragma omp simd reduction(+ : s, sx)
-            for (int i = 0; i < HW; i++) {
-                float gi = yp[i] > 0.0f ? g[i] : 0.0f;
-                s += gi;
-                sx += gi * (p[i] - m);
-            }
-            work[2 * ((size_t)n * C + c)] = s;
-            work[2 * ((size_t)n * C + c) + 1] = sx;
-        }
-    }
-    float a[CONV3X3_MAXCH], k[CONV3X3_MAXCH], b[CONV3X3_MAXCH];
-    bn_backward_coeffs(a, k, b, dgamma, dbeta, work, rstd, gamma, N, C, HW);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < N; n++) {
-        for (int c = 0; c < C; c++) {
-            const float *g = dy + ((size_t)n * C + c) * HW;
-            const float *yp = y + ((size_t)n * C + c) * HW;
-            const float *p = x + ((size_t)n * C + c) * HW;
-            float *q = dx + ((size_t)n * C + c) * HW;
-            float m = mean[c], ac = a[c], kc = k[c], bc = b[c];
+    const float *p = cg->plane + 3 * ((size_t)n * cg->K + k);
+    float rowc = p[0] + p[1] * (float)i, bx = p[2];
+    float m = cg->mean[k], ac = cg->ac[k], kc = cg->kc[k], bc = cg->bc[k];
+    float sa = cg->scale[k], sb = cg->shift[k];
 #pragma omp simd
-            for (int i = 0; i < HW; i++) {
-                float gi = yp[i] > 0.0f ? g[i] : 0.0f;
-                q[i] = ac * gi + kc * (p[i] - m) + bc;
-            }
-        }
+    for (int j = 0; j < cg->W; j++) {
+        float s = sigmoid_vec(x_row[j] * sa + sb);
+        float g = (rowc + bx * (float)j) * s * (1.0f - s);
+        dst[j] = ac * g + kc * (x_row[j] - m) + bc;
     }
+}
+
+void com_sigmoid_bn_backward(float *dx, const com_grad *cg, const float *x, int N)
+{
+    int K = cg->K, H = cg->H, W = cg->W;
+    size_t plane = (size_t)H * W;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            for (int i = 0; i < H; i++) {
+                size_t at = ((size_t)n * K + k) * plane + (size_t)i * W;
+                com_grad_row(dx + at, cg, x + at, n, k, i);
+            }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -377,34 +359,132 @@ void relu_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
  * ring of its last three input rows per channel (the rows a 3x3 output row
  * needs) in its own slot of a caller-owned buffer, filled from a cheaper
  * source: bytes of the frames, or the pre-activation a of the previous layer
- * through its batch norm and ReLU. Work is split by frame; within a frame,
- * rows are done in order, so each output value sees the same float
- * operations as in conv3x3_forward / conv3x3_backward. */
+ * through its batch norm and ReLU. The rows are padded rows of the vector
+ * kernels of conv_rows.c (nn.h). Work is split by frame; within a frame,
+ * rows are done in order, so results do not depend on the thread count. */
 
-/* A frame's slot: rings of 3 padded rows (W + 2 floats, a zero each side,
- * so the row kernels need no edge cases) for C inputs and O outputs, then
- * O rows of W. */
-static size_t slot_size(int C, int O, int W)
+/* Floats from one padded row to the next: the Wv columns and NN_VL zeros
+ * either side. */
+static size_t row_stride(int W) { return conv_rows_width(W) + 2 * NN_VL; }
+
+/* What a frame's slot holds, in padded rows: a ring of 3 rows for each of
+ * R input channels and of D gradient channels, one zero row, Q rows of
+ * results; then A floats of weight-gradient sums. Every part starts on a
+ * multiple of NN_VL floats. */
+typedef struct slot_shape { int R, D, Q; size_t A; } slot_shape;
+
+static size_t slot_rows(slot_shape sh) { return 3 * ((size_t)sh.R + sh.D) + 1 + (size_t)sh.Q; }
+
+static size_t slot_size(slot_shape sh, int W)
 {
-    return 3 * ((size_t)C + O) * ((size_t)W + 2) + (size_t)O * W;
+    return slot_rows(sh) * row_stride(W) + sh.A;
 }
 
-size_t fused_rows_size(int N, int C, int O, int W)
+/* The slots of the three streamed passes of an encoder C -> F -> K. The
+ * first convolution: x's rings, F results. The second: h1's and x's rings;
+ * K results and F rows of a1 - mean; the sums of bn_relu_conv3x3_forward's
+ * xsums. The backward: h1's and x's rings, the
+ * output gradient's; F rows of dh; the weight gradient's sums and dh's
+ * against x. */
+static slot_shape shape_forward1(int C, int F) { return (slot_shape){C, 0, F, 0}; }
+static slot_shape shape_forward2(int C, int F, int K)
 {
-    return (size_t)N * slot_size(C, O, W);
+    return (slot_shape){F + C, 0, K + F, conv_rows_dw_size(C, F)};
+}
+static slot_shape shape_backward(int C, int F, int K)
+{
+    return (slot_shape){F + C, K, F, conv_rows_dw_size(F, K) + conv_rows_dw_size(C, F)};
 }
 
-/* Row r of ring channel c (its first value; r[-1] and r[W] are the pads). */
-static float *ring_row(float *ring, int c, int r, int W)
+size_t fused_rows_size(int N, int C, int F, int K, int W)
 {
-    return ring + ((size_t)c * 3 + r % 3) * ((size_t)W + 2) + 1;
+    size_t s[] = {slot_size(shape_forward1(C, F), W), slot_size(shape_forward2(C, F, K), W),
+                  slot_size(shape_backward(C, F, K), W)};
+    size_t most = 0;
+    for (int i = 0; i < 3; i++) most = s[i] > most ? s[i] : most;
+    return (size_t)N * most + NN_VL; /* + room to align */
 }
 
-// x = q / 255
-static void u8_row(float *restrict dst, const uint8_t *restrict src, int W)
+size_t fused_xsums_size(int N, int C, int F)
 {
+    return (size_t)N * ((size_t)F + 1) * (9 * (size_t)C + 1);
+}
+
+/* The parts of frame n's slot, zeroed (the pads and rows outside the image
+ * must read as zero; the sums start at zero). */
+typedef struct slot {
+    float *ring;  /* (R, 3) padded rows: the inputs */
+    float *dring; /* (D, 3) padded rows: the output gradient */
+    float *zero;  /* one padded row of zeros */
+    float *out;   /* (Q) padded rows of results */
+    float *acc;   /* A floats */
+    size_t stride;
+} slot;
+
+static slot slot_open(float *rows, int n, slot_shape sh, int W)
+{
+    uintptr_t align = NN_VL * sizeof(float), p = (uintptr_t)rows;
+    float *base = rows + ((align - p % align) % align) / sizeof(float);
+    size_t size = slot_size(sh, W);
+    base += (size_t)n * size;
+    memset(base, 0, size * sizeof *base);
+    slot s;
+    s.stride = row_stride(W);
+    s.ring = base + NN_VL;
+    s.dring = s.ring + 3 * (size_t)sh.R * s.stride;
+    s.zero = s.dring + 3 * (size_t)sh.D * s.stride;
+    s.out = s.zero + s.stride;
+    s.acc = base + slot_rows(sh) * s.stride;
+    return s;
+}
+
+/* Row r of ring channel c (its first column). */
+static float *ring_row(float *ring, size_t stride, int c, int r)
+{
+    return ring + ((size_t)c * 3 + r % 3) * stride;
+}
+
+/* in[3c + 0, 1, 2] = rows r - 1, r, r + 1 of the ring's C channels, the
+ * zero row outside the image. */
+static void ring_rows(const float **in, float *ring, const slot *s, int C,
+                      int r, int H)
+{
+    for (int c = 0; c < C; c++) {
+        in[3 * c] = r > 0 ? ring_row(ring, s->stride, c, r + 2) : s->zero;
+        in[3 * c + 1] = ring_row(ring, s->stride, c, r);
+        in[3 * c + 2] = r < H - 1 ? ring_row(ring, s->stride, c, r + 1) : s->zero;
+    }
+}
+
+/* The slot's result rows, one per channel. */
+static void out_rows(float **out, const slot *s, int n)
+{
+    for (int i = 0; i < n; i++) out[i] = s->out + (size_t)i * s->stride;
+}
+
+/* x = q / 255: row r of every channel of a frame's interleaved bytes
+ * (W, C) into the ring. Three channels (colour video) have a loop of their
+ * own, which the compiler vectorises with shuffles; a general C does not. */
+static void frame_rows(float *ring, size_t stride, const uint8_t *restrict src,
+                       int r, int C, int W)
+{
+    const float k = 1.0f / 255.0f;
+    if (C == 3) {
+        float *restrict d0 = ring_row(ring, stride, 0, r);
+        float *restrict d1 = ring_row(ring, stride, 1, r);
+        float *restrict d2 = ring_row(ring, stride, 2, r);
+        for (int j = 0; j < W; j++) {
+            d0[j] = src[3 * j] * k;
+            d1[j] = src[3 * j + 1] * k;
+            d2[j] = src[3 * j + 2] * k;
+        }
+        return;
+    }
+    for (int c = 0; c < C; c++) {
+        float *restrict d = ring_row(ring, stride, c, r);
 #pragma omp simd
-    for (int j = 0; j < W; j++) dst[j] = src[j] * (1.0f / 255.0f);
+        for (int j = 0; j < W; j++) d[j] = src[(size_t)j * C + c] * k;
+    }
 }
 
 // h = max(a scale + shift, 0), as bn_relu_forward
@@ -418,242 +498,388 @@ static void bn_relu_row(float *restrict dst, const float *restrict src,
     }
 }
 
-/* The input rows of one frame: bytes xq (C, H, W), or a (C, H, W) through
- * scale and shift. */
+/* The rows of one frame n: its bytes (H, W, C) as x = q / 255; or a
+ * (C, H, W) through scale and shift and a ReLU; or a as it is; or, with
+ * cg, the gradient com_grad_row makes from a. */
 typedef struct row_source {
-    const uint8_t *xq;
+    const uint8_t *frame;
     const float *a, *scale, *shift;
-    int C, H, W;
+    const com_grad *cg;
+    int n, C, H, W;
 } row_source;
 
-/* Row r of every channel into its ring slot r % 3 (ring: (C, 3, W)). */
-static void source_rows(float *ring, const row_source *src, int r)
+/* Rows ahead of the one being read that source_rows asks the memory to
+ * fetch: planes come from main memory (a batch's planes do not fit in the
+ * caches), and a row of work takes about as long as fetching a few rows. */
+#define PREFETCH_ROWS 4
+
+static void prefetch_row(const void *p, size_t bytes)
 {
-    size_t plane = (size_t)src->H * src->W;
+    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i, 0, 3);
+}
+
+/* Row r of every channel into its ring slot r % 3; columns W and on keep
+ * the zeros slot_open wrote. */
+static void source_rows(float *ring, size_t stride, const row_source *src, int r)
+{
+    size_t plane = (size_t)src->H * src->W, at = (size_t)r * src->W;
     for (int c = 0; c < src->C; c++) {
-        float *dst = ring_row(ring, c, r, src->W);
-        dst[-1] = dst[src->W] = 0.0f;
-        if (src->xq) u8_row(dst, src->xq + c * plane + (size_t)r * src->W, src->W);
-        else bn_relu_row(dst, src->a + c * plane + (size_t)r * src->W,
-                         src->scale[c], src->shift[c], src->W);
+        if (r + PREFETCH_ROWS < src->H) {
+            size_t ahead = at + (size_t)PREFETCH_ROWS * src->W;
+            if (src->frame) {
+                if (c == 0) prefetch_row(src->frame + ahead * src->C, (size_t)src->W * src->C);
+            } else {
+                prefetch_row(src->a + c * plane + ahead, (size_t)src->W * sizeof(float));
+            }
+        }
+        float *dst = ring_row(ring, stride, c, r);
+        if (src->frame) {
+            if (c == 0) frame_rows(ring, stride, src->frame + at * src->C, r, src->C, src->W);
+        }
+        else if (src->cg) com_grad_row(dst, src->cg, src->a + c * plane + at, src->n, c, r);
+        else if (src->scale)
+            bn_relu_row(dst, src->a + c * plane + at, src->scale[c], src->shift[c], src->W);
+        else memcpy(dst, src->a + c * plane + at, (size_t)src->W * sizeof *dst);
     }
 }
 
-/* Row r of every channel of src->a, copied as it is into the ring. */
-static void dy_rows(float *ring, const row_source *src, int r)
+/* The gradient rows of frame n: dy (N, O, H, W) as it is, or made by cg
+ * from a2 = dy. */
+static row_source grad_source(const float *dy, const com_grad *cg, int n, int O,
+                              int H, int W)
 {
-    size_t plane = (size_t)src->H * src->W;
-    for (int c = 0; c < src->C; c++) {
-        float *dst = ring_row(ring, c, r, src->W);
-        dst[-1] = dst[src->W] = 0.0f;
-        memcpy(dst, src->a + c * plane + (size_t)r * src->W, (size_t)src->W * sizeof *dst);
+    return (row_source){.a = dy + (size_t)n * O * H * W, .cg = cg, .n = n, .C = O, .H = H, .W = W};
+}
+
+/* wt (C, O, 3, 3): w (O, C, 3, 3) flipped and transposed, so that
+ * dx = conv(dy, wt) is the convolution's input gradient. */
+static void flip_kernel(float *wt, const float *w, int C, int O)
+{
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < 9; t++)
+                wt[(c * O + o) * 9 + t] = w[(o * C + c) * 9 + (8 - t)];
+}
+
+/* dst[0..W) = src[0..W) with stores that bypass the caches where the
+ * target has them: a batch's planes are far larger than the caches and are
+ * read again only in the next pass, so a cached store would first read the
+ * line it overwrites, which costs as much memory traffic as the store.
+ * stream_fence() after a frame's last row orders these stores before the
+ * threads meet. */
+static void stream_row(float *restrict dst, const float *restrict src, int W)
+{
+    int j = 0;
+#if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
+#if defined(__AVX512F__)
+    const int L = 16;
+#elif defined(__AVX__)
+    const int L = 8;
+#else
+    const int L = 4;
+#endif
+    for (; j < W && (uintptr_t)(dst + j) % (L * sizeof(float)); j++) dst[j] = src[j];
+    for (; j + L <= W; j += L) {
+#if defined(__AVX512F__)
+        _mm512_stream_ps(dst + j, _mm512_loadu_ps(src + j));
+#elif defined(__AVX__)
+        _mm256_stream_ps(dst + j, _mm256_loadu_ps(src + j));
+#else
+        _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
+#endif
     }
+#endif
+    for (; j < W; j++) dst[j] = src[j];
 }
 
-/* The rows r - 1, r, r + 1 of channel c in the ring (NULL outside). */
-static void ring_rows(const float *rows[3], const float *ring, int c, int r,
-                      int H, int W)
+static void stream_fence(void)
 {
-    float *base = (float *)ring;
-    rows[0] = r > 0 ? ring_row(base, c, r + 2, W) : NULL;
-    rows[1] = ring_row(base, c, r, W);
-    rows[2] = r < H - 1 ? ring_row(base, c, r + 1, W) : NULL;
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
 }
 
-/* y (N, O, H, W) = conv of the source with w, b; stats (may be NULL) as
- * conv3x3_forward_stats. */
-static void conv_streamed(float *y, double *stats, const row_source *s0,
-                          size_t src_stride, const float *w, const float *b,
-                          float *rows, int N, int O)
+/* The first pass of the encoder: a1 (N, F, H, W) = conv of x = q / 255
+ * with w, b, and its batch statistics. a1 is written past the caches: the
+ * batch's a1 is larger than they are. */
+void conv3x3_forward_u8(float *y, double *stats, const uint8_t *const *frames,
+                        const float *w, const float *b, float *rows, int N,
+                        int C, int O, int H, int W)
 {
-    int C = s0->C, H = s0->H, W = s0->W;
-    size_t plane = (size_t)H * W;
-    int G = O % 3 == 0 ? 3 : 1;
+    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
+    size_t plane = (size_t)H * W, Wv = conv_rows_width(W);
+    slot_shape shape = shape_forward1(C, O);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        row_source src = *s0;
-        if (src.xq) src.xq += (size_t)n * src_stride;
-        else src.a += (size_t)n * src_stride;
-        float *ring = rows + (size_t)n * slot_size(C, O, W);
+        row_source src = {.frame = frames[n], .C = C, .H = H, .W = W};
+        slot s = slot_open(rows, n, shape, W);
+        const float *in[3 * CONV3X3_MAXCH];
+        float *out[CONV3X3_MAXCH];
+        out_rows(out, &s, O);
         if (stats)
             for (int o = 0; o < O; o++) {
                 double *st = stats + 3 * ((size_t)n * O + o);
                 st[0] = st[1] = st[2] = 0;
             }
-        source_rows(ring, &src, 0);
+        source_rows(s.ring, s.stride, &src, 0);
         for (int r = 0; r < H; r++) {
-            if (r + 1 < H) source_rows(ring, &src, r + 1);
-            for (int o = 0; o < O; o += G) {
-                float *orow = y + ((size_t)n * O + o) * plane + (size_t)r * W;
-                for (int g = 0; g < G; g++) {
-                    float bias = b ? b[o + g] : 0.0f;
-                    for (int j = 0; j < W; j++) orow[g * plane + j] = bias;
-                }
-                for (int c = 0; c < C; c++) {
-                    const float *in[3];
-                    ring_rows(in, ring, c, r, H, W);
-                    if (G == 3)
-                        conv3x3_row3_padded(orow, orow + plane, orow + 2 * plane, in[0], in[1],
-                                     in[2], w + (o * C + c) * 9, w + ((o + 1) * C + c) * 9,
-                                     w + ((o + 2) * C + c) * 9, W);
-                    else
-                        conv3x3_row(orow, in[0], in[1], in[2], w + (o * C + c) * 9, W);
-                }
-                if (stats)
-                    for (int g = 0; g < G; g++)
-                        batchnorm_row_stats(stats + 3 * ((size_t)n * O + o + g),
-                                            orow + g * plane, W);
+            if (r + 1 < H) source_rows(s.ring, s.stride, &src, r + 1);
+            ring_rows(in, s.ring, &s, C, r, H);
+            conv_rows_forward(out, in, w, b, C, O, Wv);
+            for (int o = 0; o < O; o++) {
+                stream_row(y + ((size_t)n * O + o) * plane + (size_t)r * W, out[o], W);
+                if (stats) batchnorm_row_stats(stats + 3 * ((size_t)n * O + o), out[o], W);
             }
         }
+        stream_fence();
     }
 }
 
-void conv3x3_forward_u8(float *y, double *stats, const uint8_t *xq,
-                        const float *w, const float *b, float *rows, int N,
-                        int C, int O, int H, int W)
-{
-    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
-    row_source src = {.xq = xq, .C = C, .H = H, .W = W};
-    conv_streamed(y, stats, &src, (size_t)C * H * W, w, b, rows, N, O);
-}
+/* The forward's xsums for one frame: the sums conv_rows_dw_reduce makes
+ * for C inputs and F outputs (a1 - mean against x), then tap_sums' 9 C,
+ * then the frame's pixel count. */
+static size_t xsums_per_frame(int C, int F) { return ((size_t)F + 1) * (9 * (size_t)C + 1); }
 
-void bn_relu_conv3x3_forward(float *y, double *stats, const float *a,
-                             const float *scale, const float *shift,
-                             const float *w, const float *b, float *rows,
-                             int N, int C, int O, int H, int W)
-{
-    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
-    row_source src = {.a = a, .scale = scale, .shift = shift, .C = C, .H = H, .W = W};
-    conv_streamed(y, stats, &src, (size_t)C * H * W, w, b, rows, N, O);
-}
+/* X (C, 3, 3) = sum over pixels p of x_c(p + t), x zero outside the
+ * frame, for the nine offsets t = (ky - 1, kx - 1): the whole channel less
+ * the row and the column the offset pushes out, plus their corner. A
+ * channel's row sums and edges are gathered row by row (tap_sums_row),
+ * in double. */
+typedef struct tap_sums {
+    double total, top, bottom, left, right;
+    double corner[2][2]; /* [top, bottom][left, right] */
+} tap_sums;
 
-/* The weight-gradient rows of one output row r: for each output channel o,
- * gsum[o] += sum of g's row, part[(o C + c) 9 ..] += its correlation with
- * the ring's rows around r. g (O, W) holds row r of every output channel,
- * gstride apart. */
-static void dw_rows(float *part, float *gsum, const float *g, size_t gstride,
-                    const float *ring, int r, int C, int O, int H, int W)
+static void tap_sums_row(tap_sums *t, const float *row, int r, int H, int W)
 {
-    for (int o = 0; o < O; o++) {
-        const float *grow = g + o * gstride;
-        float s = gsum[o];
+    float s = 0;
 #pragma omp simd reduction(+ : s)
-        for (int j = 0; j < W; j++) s += grow[j];
-        gsum[o] = s;
-        for (int c = 0; c < C; c++) {
-            const float *in[3];
-            ring_rows(in, ring, c, r, H, W);
-            conv3x3_dw_row_padded(part + (o * C + c) * 9, grow, in, W);
+    for (int j = 0; j < W; j++) s += row[j];
+    t->total += s;
+    t->left += row[0];
+    t->right += row[W - 1];
+    if (r == 0) {
+        t->top = s;
+        t->corner[0][0] = row[0];
+        t->corner[0][1] = row[W - 1];
+    }
+    if (r == H - 1) {
+        t->bottom = s;
+        t->corner[1][0] = row[0];
+        t->corner[1][1] = row[W - 1];
+    }
+}
+
+/* X (C, 3, 3) from the channels' sums, then X[9 C] = H W. */
+static void tap_sums_finish(float *X, const tap_sums *t, int C, int H, int W)
+{
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) {
+                /* ky = 0 reads one row up, so the bottom row is never
+                 * read; ky = 2 one down: the top row; likewise kx */
+                const tap_sums *q = t + c;
+                double s = q->total;
+                if (ky != 1) s -= ky == 0 ? q->bottom : q->top;
+                if (kx != 1) s -= kx == 0 ? q->right : q->left;
+                if (ky != 1 && kx != 1) s += q->corner[ky == 0][kx == 0];
+                X[c * 9 + ky * 3 + kx] = (float)s;
+            }
+    X[9 * C] = (float)((double)H * W);
+}
+
+void bn_relu_conv3x3_forward(float *y, double *stats, float *xsums,
+                             const float *a, const float *scale,
+                             const float *shift, const float *mean,
+                             const uint8_t *const *frames, int Cx, const float *w,
+                             const float *b, float *rows, int N, int C, int O,
+                             int H, int W)
+{
+    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH && Cx <= CONV3X3_MAXCH);
+    assert(C + 1 <= CONV3X3_MAXCH || !xsums);
+    size_t plane = (size_t)H * W, Wv = conv_rows_width(W);
+    slot_shape shape = shape_forward2(Cx, C, O);
+    /* Frames in reverse: the pass before ended on the last frames, which
+     * may still be in the cache. */
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        int n = N - 1 - i;
+        row_source src = {.a = a + (size_t)n * C * plane, .scale = scale, .shift = shift,
+                          .C = C, .H = H, .W = W};
+        row_source xsrc = {.frame = xsums ? frames[n] : NULL, .C = Cx, .H = H, .W = W};
+        slot s = slot_open(rows, n, shape, W);
+        float *xring = s.ring + 3 * (size_t)C * s.stride;
+        const float *in[3 * CONV3X3_MAXCH], *xin[3 * CONV3X3_MAXCH], *g[CONV3X3_MAXCH];
+        float *out[2 * CONV3X3_MAXCH];
+        out_rows(out, &s, O + C);
+        for (int c = 0; c < C; c++) g[c] = out[O + c];
+        tap_sums taps[CONV3X3_MAXCH];
+        memset(taps, 0, sizeof taps);
+        if (stats)
+            for (int o = 0; o < O; o++) {
+                double *st = stats + 3 * ((size_t)n * O + o);
+                st[0] = st[1] = st[2] = 0;
+            }
+        source_rows(s.ring, s.stride, &src, 0);
+        if (xsums) source_rows(xring, s.stride, &xsrc, 0);
+        for (int r = 0; r < H; r++) {
+            if (r + 1 < H) {
+                source_rows(s.ring, s.stride, &src, r + 1);
+                if (xsums) source_rows(xring, s.stride, &xsrc, r + 1);
+            }
+            ring_rows(in, s.ring, &s, C, r, H);
+            conv_rows_forward(out, in, w, b, C, O, Wv);
+            for (int o = 0; o < O; o++) {
+                memcpy(y + ((size_t)n * O + o) * plane + (size_t)r * W, out[o],
+                       (size_t)W * sizeof(float));
+                if (stats) batchnorm_row_stats(stats + 3 * ((size_t)n * O + o), out[o], W);
+            }
+            if (xsums) {
+                /* a - mean against x: a linear part of the backward */
+                for (int c = 0; c < C; c++) {
+                    const float *ar = src.a + c * plane + (size_t)r * W;
+                    float *q = out[O + c], m = mean[c];
+#pragma omp simd
+                    for (int j = 0; j < W; j++) q[j] = ar[j] - m;
+                }
+                ring_rows(xin, xring, &s, Cx, r, H);
+                conv_rows_dw(s.acc, g, xin, Cx, C, Wv);
+                for (int c = 0; c < Cx; c++) tap_sums_row(&taps[c], xin[3 * c + 1], r, H, W);
+            }
+        }
+        if (xsums) {
+            float *xs = xsums + (size_t)n * xsums_per_frame(Cx, C);
+            conv_rows_dw_reduce(xs, s.acc, Cx, C);
+            tap_sums_finish(xs + (size_t)C * (9 * Cx + 1), taps, Cx, H, W);
         }
     }
 }
 
-void bn_relu_conv3x3_backward(float *dx, double *sums, float *dw, float *db,
-                              const float *dy, const float *a,
-                              const float *scale, const float *shift,
-                              const float *mean, const float *w, float *work,
-                              float *rows, int N, int C, int O, int H, int W)
+/* One row of the ReLU's input gradient, dx = conv(dy, wt) masked where
+ * h = a scale + shift <= 0 (ar: row r of a), in place, then the batch norm
+ * backward's row sums sum dx, sum dx (a - mean) into rs, rsx. */
+static void relu_mask_row(float *q, float *rs, float *rsx, const float *ar,
+                          float scale, float shift, float mean, int W)
 {
-    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
-    size_t plane = (size_t)H * W, per = (size_t)O * C * 9 + O;
-    /* dx = rot180(w)^T (*) dy: the flipped, transposed kernel (O in, C out) */
+    float s = 0, sx = 0;
+#pragma omp simd reduction(+ : s, sx)
+    for (int j = 0; j < W; j++) {
+        float gi = ar[j] * scale + shift > 0.0f ? q[j] : 0.0f;
+        q[j] = gi;
+        s += gi;
+        sx += gi * (ar[j] - mean);
+    }
+    *rs = s;
+    *rsx = sx;
+}
+
+void bn_relu_conv3x3_backward(double *sums, float *dw, float *db,
+                              float *xsums, const float *dy,
+                              const com_grad *cg, const float *a,
+                              const float *scale, const float *shift,
+                              const float *mean, const uint8_t *const *frames, int Cx,
+                              const float *w, float *work, float *rows, int N,
+                              int C, int O, int H, int W)
+{
+    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH && Cx <= CONV3X3_MAXCH);
+    size_t plane = (size_t)H * W, per = (size_t)O * C * 9 + O, Wv = conv_rows_width(W);
+    size_t xper = (size_t)C * (9 * (size_t)Cx + 1);
     float wt[CONV3X3_MAXCH * CONV3X3_MAXCH * 9];
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++)
-            for (int t = 0; t < 9; t++)
-                wt[(c * O + o) * 9 + t] = w[(o * C + c) * 9 + (8 - t)];
-    int G = C % 3 == 0 ? 3 : 1;
+    flip_kernel(wt, w, C, O);
+    slot_shape shape = shape_backward(Cx, C, O);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         row_source src = {.a = a + (size_t)n * C * plane, .scale = scale,
                           .shift = shift, .C = C, .H = H, .W = W};
-        float *ring = rows + (size_t)n * slot_size(C, O, W);
-        float *dring = ring + 3 * (size_t)C * (W + 2); /* dy's rows, padded */
-        float *part = work + (size_t)n * per, gsum[CONV3X3_MAXCH] = {0};
-        memset(part, 0, per * sizeof *part);
-        const float *g = dy + (size_t)n * O * plane;
-        double s[CONV3X3_MAXCH] = {0}, sx[CONV3X3_MAXCH] = {0};
-        source_rows(ring, &src, 0);
-        row_source dsrc = {.a = g, .C = O, .H = H, .W = W};
-        dy_rows(dring, &dsrc, 0);
+        row_source xsrc = {.frame = xsums ? frames[n] : NULL, .C = Cx, .H = H, .W = W};
+        row_source dsrc = grad_source(dy, cg, n, O, H, W);
+        slot s = slot_open(rows, n, shape, W);
+        float *xring = s.ring + 3 * (size_t)C * s.stride;
+        float *xacc = s.acc + conv_rows_dw_size(C, O);
+        const float *in[3 * CONV3X3_MAXCH], *din[3 * CONV3X3_MAXCH], *g[CONV3X3_MAXCH];
+        const float *xin[3 * CONV3X3_MAXCH], *dh[CONV3X3_MAXCH];
+        float *out[CONV3X3_MAXCH];
+        out_rows(out, &s, C);
+        for (int c = 0; c < C; c++) dh[c] = out[c];
+        double sc[CONV3X3_MAXCH] = {0}, scx[CONV3X3_MAXCH] = {0};
+        source_rows(s.ring, s.stride, &src, 0);
+        source_rows(s.dring, s.stride, &dsrc, 0);
+        if (xsums) source_rows(xring, s.stride, &xsrc, 0);
         for (int r = 0; r < H; r++) {
             if (r + 1 < H) {
-                source_rows(ring, &src, r + 1);
-                dy_rows(dring, &dsrc, r + 1);
+                source_rows(s.ring, s.stride, &src, r + 1);
+                source_rows(s.dring, s.stride, &dsrc, r + 1);
+                if (xsums) source_rows(xring, s.stride, &xsrc, r + 1);
             }
-            dw_rows(part, gsum, g + (size_t)r * W, plane, ring, r, C, O, H, W);
-            /* row r of dx for every input channel, then the ReLU's mask
-             * and the batch norm backward's two sums */
-            for (int c = 0; c < C; c += G) {
-                float *q = dx + ((size_t)n * C + c) * plane + (size_t)r * W;
-                for (int k = 0; k < G; k++)
-                    for (int j = 0; j < W; j++) q[k * plane + j] = 0.0f;
-                for (int o = 0; o < O; o++) {
-                    const float *in[3];
-                    ring_rows(in, dring, o, r, H, W);
-                    if (G == 3)
-                        conv3x3_row3_padded(q, q + plane, q + 2 * plane, in[0], in[1], in[2],
-                                            wt + (c * O + o) * 9, wt + ((c + 1) * O + o) * 9,
-                                            wt + ((c + 2) * O + o) * 9, W);
-                    else
-                        conv3x3_row(q, in[0], in[1], in[2], wt + (c * O + o) * 9, W);
-                }
-                for (int k = 0; k < G; k++) {
-                    const float *hr = ring_row(ring, c + k, r, W);
-                    const float *ar = src.a + (c + k) * plane + (size_t)r * W;
-                    float *qr = q + k * plane, m = mean[c + k], rs = 0, rsx = 0;
-#pragma omp simd reduction(+ : rs, rsx)
-                    for (int j = 0; j < W; j++) {
-                        float gi = hr[j] > 0.0f ? qr[j] : 0.0f;
-                        qr[j] = gi;
-                        rs += gi;
-                        rsx += gi * (ar[j] - m);
-                    }
-                    s[c + k] += rs;
-                    sx[c + k] += rsx;
-                }
+            ring_rows(in, s.ring, &s, C, r, H);
+            ring_rows(din, s.dring, &s, O, r, H);
+            for (int o = 0; o < O; o++) g[o] = din[3 * o + 1];
+            conv_rows_dw(s.acc, g, in, C, O, Wv);
+            /* row r of the input gradient dh, masked in place: its sums,
+             * and its correlations with x */
+            conv_rows_forward(out, din, wt, NULL, O, C, Wv);
+            for (int c = 0; c < C; c++) {
+                float rs, rsx;
+                relu_mask_row(out[c], &rs, &rsx, src.a + c * plane + (size_t)r * W, scale[c],
+                              shift[c], mean[c], W);
+                sc[c] += rs;
+                scx[c] += rsx;
+                /* columns W and on: zero, as conv_rows_dw needs */
+                memset(out[c] + W, 0, (Wv - (size_t)W) * sizeof(float));
+            }
+            if (xsums) {
+                ring_rows(xin, xring, &s, Cx, r, H);
+                conv_rows_dw(xacc, dh, xin, Cx, C, Wv);
             }
         }
-        for (int o = 0; o < O; o++) part[(size_t)O * C * 9 + o] = gsum[o];
+        conv_rows_dw_reduce(work + (size_t)n * per, s.acc, C, O);
+        if (xsums) conv_rows_dw_reduce(xsums + (size_t)n * xper, xacc, Cx, C);
         for (int c = 0; c < C; c++) {
-            sums[2 * ((size_t)n * C + c)] = s[c];
-            sums[2 * ((size_t)n * C + c) + 1] = sx[c];
+            sums[2 * ((size_t)n * C + c)] = sc[c];
+            sums[2 * ((size_t)n * C + c) + 1] = scx[c];
         }
     }
     conv3x3_work_reduce(dw, db, work, N, C, O);
 }
 
-void bn_conv3x3_backward_u8(float *dw, float *db, float *dgamma,
-                            float *dbeta, const float *dy, const double *sums,
-                            const float *a, const float *mean,
-                            const float *rstd, const float *gamma,
-                            const uint8_t *xq, float *work, float *rows,
-                            int N, int C, int O, int H, int W)
+/* The batch norm backward is dx = a dh + k (a1 - mean) + b with a, k, b
+ * constant per channel (bn_backward_coeffs), and the convolution's weight
+ * gradient is linear in dx: dw[f, c, t] = sum_px dx_f(px) x_c(px + t)
+ * = a_f D + k_f E + b_f X, with D = dh (*) x (the backward pass's xsums),
+ * E = (a1 - mean) (*) x and X = 1 (*) x (the forward's). So no pass over
+ * the batch is needed once a, k, b are known. Frames are summed in order,
+ * in double. */
+void bn_conv3x3_backward_finish(float *dw, float *db, float *dgamma,
+                                float *dbeta, const double *sums,
+                                const float *xsums_forward,
+                                const float *xsums_backward,
+                                const float *rstd, const float *gamma, int N,
+                                int C, int F, int H, int W)
 {
-    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
-    size_t plane = (size_t)H * W, per = (size_t)O * C * 9 + O;
+    assert(C <= CONV3X3_MAXCH && F <= CONV3X3_MAXCH);
     float ac[CONV3X3_MAXCH], kc[CONV3X3_MAXCH], bc[CONV3X3_MAXCH];
-    bn_backward_coeffs(ac, kc, bc, dgamma, dbeta, sums, rstd, gamma, N, O, (int)plane);
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        row_source src = {.xq = xq + (size_t)n * C * plane, .C = C, .H = H, .W = W};
-        float *ring = rows + (size_t)n * slot_size(C, O, W);
-        float *grows = ring + 3 * ((size_t)C + O) * (W + 2); /* (O, W): row r of dx */
-        float *part = work + (size_t)n * per, gsum[CONV3X3_MAXCH] = {0};
-        memset(part, 0, per * sizeof *part);
-        source_rows(ring, &src, 0);
-        for (int r = 0; r < H; r++) {
-            if (r + 1 < H) source_rows(ring, &src, r + 1);
-            for (int o = 0; o < O; o++) {
-                const float *gr = dy + ((size_t)n * O + o) * plane + (size_t)r * W;
-                const float *ar = a + ((size_t)n * O + o) * plane + (size_t)r * W;
-                float *q = grows + (size_t)o * W, m = mean[o], ao = ac[o], ko = kc[o], bo = bc[o];
-#pragma omp simd
-                for (int j = 0; j < W; j++) q[j] = ao * gr[j] + ko * (ar[j] - m) + bo;
+    bn_backward_coeffs_planes(ac, kc, bc, dgamma, dbeta, sums, rstd, gamma, N, F, H * W);
+    /* Layouts (xsums_per_frame): the forward's xsums hold, per frame,
+     * (F, C, 3, 3) sums of a1 - mean against x, F sums of a1 - mean, then
+     * X (C, 3, 3) and the pixel count; the backward's (F, C, 3, 3) sums of
+     * dh against x, then F sums of dh. */
+    size_t taps = 9 * (size_t)C;
+    size_t fper = xsums_per_frame(C, F), fx = (size_t)F * (taps + 1);
+    size_t bper = (size_t)F * (taps + 1), bias = (size_t)F * taps;
+    for (int f = 0; f < F; f++) {
+        for (size_t t = 0; t <= taps; t++) {
+            /* t < taps: weight (c, ky, kx) = t; t = taps: the bias */
+            size_t id = t < taps ? f * taps + t : bias + f;
+            size_t ix = fx + t;
+            double sd = 0, se = 0, sx = 0;
+            for (int n = 0; n < N; n++) {
+                sd += xsums_backward[(size_t)n * bper + id];
+                se += xsums_forward[(size_t)n * fper + id];
+                sx += xsums_forward[(size_t)n * fper + ix];
             }
-            dw_rows(part, gsum, grows, W, ring, r, C, O, H, W);
+            double v = ac[f] * sd + kc[f] * se + bc[f] * sx;
+            if (t < taps) dw[f * taps + t] += (float)v;
+            else db[f] += (float)v;
         }
-        for (int o = 0; o < O; o++) part[(size_t)O * C * 9 + o] = gsum[o];
     }
-    conv3x3_work_reduce(dw, db, work, N, C, O);
 }

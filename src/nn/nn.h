@@ -49,15 +49,6 @@ void conv3x3_row3(float *restrict o0, float *restrict o1, float *restrict o2,
 void conv3x3_dw_row(float *acc, const float *g, const float *const rows[3],
                     int W);
 
-/* conv3x3_row3 and conv3x3_dw_row for input rows padded with a zero on
- * each side (r[-1] and r[W] readable and 0): every column vectorises. */
-void conv3x3_row3_padded(float *restrict o0, float *restrict o1,
-                         float *restrict o2, const float *r0, const float *r1,
-                         const float *r2, const float *ka, const float *kb,
-                         const float *kc, int W);
-void conv3x3_dw_row_padded(float *acc, const float *g,
-                           const float *const rows[3], int W);
-
 /* dw, db += the per-frame partials in work (conv3x3_work_size), summed in
  * frame order in double. */
 void conv3x3_work_reduce(float *dw, float *db, const float *work, int N, int C,
@@ -65,6 +56,44 @@ void conv3x3_work_reduce(float *dw, float *db, const float *work, int N, int C,
 
 /* Largest channel count the convolution takes (a bound for stack buffers). */
 #define CONV3X3_MAXCH 32
+
+/* conv_rows.c: vector row kernels ---------------------------------------- */
+
+/* Lanes of the vectors the row kernels work in: the widest the target has
+ * (AVX-512 16, AVX 8, otherwise 4, which SSE and NEON have). */
+#if defined(__AVX512F__)
+#define NN_VL 16
+#elif defined(__AVX__)
+#define NN_VL 8
+#else
+#define NN_VL 4
+#endif
+
+/* A padded row for these kernels: Wv = conv_rows_width(W) floats (W rounded
+ * up to the kernels' step), starting on a multiple of NN_VL floats, with
+ * its columns W .. Wv and the NN_VL floats either side readable and zero.
+ * A row outside the image is an all-zero padded row. */
+size_t conv_rows_width(int W);
+
+/* One output row of the convolution for every output channel:
+ * out[o][x] = b[o] + sum_c sum_{ky,kx} w[o, c, ky, kx] in[3c + ky][x + kx - 1]
+ * for x < Wv; in[3c + 0, 1, 2]: rows r - 1, r, r + 1 of channel c (padded);
+ * out[o]: Wv floats on a multiple of NN_VL floats; w (O, C, 3, 3); b (O)
+ * or NULL. */
+void conv_rows_forward(float *const *out, const float *const *in, const float *w,
+                       const float *b, int C, int O, size_t Wv);
+
+/* Floats of the weight-gradient sums: (O C 9 + O) vectors of NN_VL lanes. */
+size_t conv_rows_dw_size(int C, int O);
+/* One output row's share of the weight and bias gradients, kept as vector
+ * sums: acc (conv_rows_dw_size floats, on a multiple of NN_VL floats)
+ * accumulates g[o][x] in[3c + ky][x + kx - 1] into (o, c, ky, kx) and g[o][x]
+ * into o's bias sum. g[o]: padded rows of the output gradient (zero from W
+ * on); in as conv_rows_forward. */
+void conv_rows_dw(float *acc, const float *const *g, const float *const *in,
+                  int C, int O, size_t Wv);
+/* part (O, C, 3, 3) then (O) = acc's sums with their lanes added in order. */
+void conv_rows_dw_reduce(float *part, const float *acc, int C, int O);
 
 /* batchnorm.c ----------------------------------------------------------- */
 
@@ -174,70 +203,97 @@ void batchnorm_affine_eval(float *scale, float *shift, const float *gamma,
 void bn_relu_forward(float *y, const float *x, const float *scale,
                      const float *shift, int N, int C, int HW);
 /* s = sigmoid(x scale + shift) (N, K, H, W), then com_forward's z, mass;
- * s may be NULL (not stored). */
-void bn_sigmoid_com_forward(float *s, float *z, float *mass, const float *x,
-                            const float *scale, const float *shift, int N,
+ * s may be NULL (not stored). sums: NULL, or (N, K, COM_SUMS) doubles for
+ * com_grad_init, taken against mean (K), the batch mean of x (training). */
+#define COM_SUMS 6
+void bn_sigmoid_com_forward(float *s, float *z, float *mass, double *sums,
+                            const float *x, const float *scale,
+                            const float *shift, const float *mean, int N,
                             int K, int H, int W);
 
-/* Doubles of workspace the fused backward passes need. */
+/* The backward of batch norm -> sigmoid -> centre of mass (com_backward,
+ * sigmoid_backward, batchnorm_backward) as constants, so that the gradient
+ * at the batch norm's input can be made a row at a time from its input x,
+ * anywhere, without a pass over the batch: at row i, column j of plane
+ * (n, k) it is ac (p0 + p1 i + p2 j) s (1 - s) + kc (x - mean) + bc, with
+ * s = sigmoid(x scale + shift), (p0, p1, p2) = plane[(n K + k) 3 ..] and the
+ * rest per channel k. */
+typedef struct com_grad {
+    float *plane; /* (N, K, 3), caller-owned */
+    int K, H, W;
+    float ac[CONV3X3_MAXCH], kc[CONV3X3_MAXCH], bc[CONV3X3_MAXCH];
+    float mean[CONV3X3_MAXCH], scale[CONV3X3_MAXCH], shift[CONV3X3_MAXCH];
+} com_grad;
+/* Fills cg (plane: (N, K, 3) floats) from dz (N, 2K), the forward's z, mass
+ * and sums (bn_sigmoid_com_forward), and the batch norm's statistics (mean,
+ * rstd), affine form (scale, shift) and gamma; dgamma, dbeta (K) accumulate. */
+void com_grad_init(com_grad *cg, float *plane, float *dgamma, float *dbeta,
+                   const float *dz, const float *z, const float *mass,
+                   const double *sums, const float *scale, const float *shift,
+                   const float *mean, const float *rstd, const float *gamma,
+                   int N, int K, int H, int W);
+/* Row i of plane (n, k) of the gradient into dst (W), from that row of x. */
+void com_grad_row(float *dst, const com_grad *cg, const float *x_row, int n,
+                  int k, int i);
+/* Every row: dx (N, K, H, W) overwritten from x (N, K, H, W). */
+void com_sigmoid_bn_backward(float *dx, const com_grad *cg, const float *x, int N);
+
+/* Doubles of the per-plane sums (N, C, 2) bn_relu_conv3x3_backward writes. */
 size_t fused_backward_work_size(int N, int C);
-/* com_backward, sigmoid_backward and batchnorm_backward in two passes:
- * dx (N, K, H, W) overwritten; dgamma, dbeta (K) accumulate; z, mass from
- * com_forward; x, mean, rstd the batch norm's input and statistics, scale
- * and shift its affine form (batchnorm_affine): the sigmoid's output is
- * recomputed from x, not read. */
-void com_sigmoid_bn_backward(float *dx, float *dgamma, float *dbeta,
-                             const float *dz, const float *z,
-                             const float *mass, const float *x,
-                             const float *scale, const float *shift,
-                             const float *mean, const float *rstd,
-                             const float *gamma, double *work, int N, int K,
-                             int H, int W);
-/* relu_backward (y the ReLU's output) then batchnorm_backward, in two
- * passes; dx may alias dy. */
-void relu_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
-                      const float *y, const float *x, const float *mean,
-                      const float *rstd, const float *gamma, double *work,
-                      int N, int C, int HW);
 
 /* Streamed convolutions (fused.c): the convolution's input is made a row
- * at a time into a ring of three rows per channel and never stored. rows:
- * fused_rows_size(N, C, O, W) floats of scratch (one slot per frame), for
- * a convolution of C inputs and O outputs. */
-size_t fused_rows_size(int N, int C, int O, int W);
-/* conv3x3_forward_stats (stats may be NULL) of x = xq / 255, xq (N, C, H, W)
- * bytes, without storing x. */
-void conv3x3_forward_u8(float *y, double *stats, const uint8_t *xq,
+ * at a time into a ring of three rows per channel and never stored. Three
+ * passes over a batch train an encoder x -> conv1 -> a1 (N, F)
+ * -> batch norm, ReLU -> h1 -> conv2 -> a2 (N, K): conv3x3_forward_u8,
+ * bn_relu_conv3x3_forward, and (after the loss) bn_relu_conv3x3_backward,
+ * then bn_conv3x3_backward_finish with no pass of its own. x = q / 255 is
+ * read from the frames' bytes, frames[n] (H, W, C) each. rows:
+ * fused_rows_size(N, C, F, K, W) floats of scratch (one slot per frame),
+ * enough for every pass; no alignment needed. */
+size_t fused_rows_size(int N, int C, int F, int K, int W);
+/* Floats of the per-frame sums the forward and backward passes leave for
+ * bn_conv3x3_backward_finish (each pass its own buffer of this size). */
+size_t fused_xsums_size(int N, int C, int F);
+/* conv3x3_forward_stats (stats may be NULL) of x, without storing x. */
+void conv3x3_forward_u8(float *y, double *stats, const uint8_t *const *frames,
                         const float *w, const float *b, float *rows, int N,
                         int C, int O, int H, int W);
 /* bn_relu_forward of a (N, C, H, W) then conv3x3_forward_stats (stats may
- * be NULL), without storing the ReLU's output. */
-void bn_relu_conv3x3_forward(float *y, double *stats, const float *a,
-                             const float *scale, const float *shift,
-                             const float *w, const float *b, float *rows,
-                             int N, int C, int O, int H, int W);
-/* The backward of bn_relu_conv3x3_forward down to the batch norm's output:
- * conv3x3_backward against h = relu(a scale + shift) (recomputed), then
- * relu_backward, giving dx (N, C, H, W) overwritten; dw, db accumulate
- * (work: conv3x3_work_size); and the first pass of the batch norm's
- * backward, sums (N, C, 2) (fused_backward_work_size doubles): per plane,
- * sum dx and sum dx (a - mean), for bn_conv3x3_backward_u8. */
-void bn_relu_conv3x3_backward(float *dx, double *sums, float *dw, float *db,
-                              const float *dy, const float *a,
+ * be NULL), without storing the ReLU's output. With xsums (not NULL), also
+ * the sums of a - mean (mean: a's batch mean, C) and of 1 against x
+ * (Cx channels: the frames a was made from) that
+ * bn_conv3x3_backward_finish needs. */
+void bn_relu_conv3x3_forward(float *y, double *stats, float *xsums,
+                             const float *a, const float *scale,
+                             const float *shift, const float *mean,
+                             const uint8_t *const *frames, int Cx, const float *w,
+                             const float *b, float *rows, int N, int C, int O,
+                             int H, int W);
+/* The backward pass through bn_relu_conv3x3_forward: dw (O, C, 3, 3), db
+ * (O) accumulate conv3x3_backward's weight gradients against
+ * h = relu(a scale + shift) (remade from a); of the input gradient
+ * dh = relu_backward(conv3x3_backward's dx) only sums leave: the batch norm
+ * backward's per plane, sums (N, C, 2) = sum dh, sum dh (a - mean); and,
+ * with xsums (not NULL), dh against x (as the forward's). The
+ * gradient at the convolution's output is dy (N, O, H, W), or, with cg,
+ * made by com_grad_row from dy = the next batch norm's input. work:
+ * conv3x3_work_size(N, C, O) floats. */
+void bn_relu_conv3x3_backward(double *sums, float *dw, float *db,
+                              float *xsums, const float *dy,
+                              const com_grad *cg, const float *a,
                               const float *scale, const float *shift,
-                              const float *mean, const float *w, float *work,
-                              float *rows, int N, int C, int O, int H, int W);
-/* The rest of the batch norm's backward (dgamma, dbeta (O) accumulate)
- * applied to dy (N, O, H, W) a row at a time, each corrected row going
- * straight into the weight gradient of the convolution before it (dw
- * (O, C, 3, 3), db (O) accumulate) against x = xq / 255 (N, C, H, W): the
- * batch norm's input gradient is never stored. a, mean, rstd: the batch
- * norm's input and statistics; sums from bn_relu_conv3x3_backward. */
-void bn_conv3x3_backward_u8(float *dw, float *db, float *dgamma,
-                            float *dbeta, const float *dy, const double *sums,
-                            const float *a, const float *mean,
-                            const float *rstd, const float *gamma,
-                            const uint8_t *xq, float *work, float *rows,
-                            int N, int C, int O, int H, int W);
+                              const float *mean, const uint8_t *const *frames, int Cx,
+                              const float *w, float *work, float *rows, int N,
+                              int C, int O, int H, int W);
+/* The rest: the batch norm's backward (sums from bn_relu_conv3x3_backward;
+ * rstd, gamma of that batch norm; dgamma, dbeta (F) accumulate) and the
+ * first convolution's weight gradients dw (F, C, 3, 3), db (F), which
+ * accumulate, from the two passes' xsums alone (see fused.c). */
+void bn_conv3x3_backward_finish(float *dw, float *db, float *dgamma,
+                                float *dbeta, const double *sums,
+                                const float *xsums_forward,
+                                const float *xsums_backward,
+                                const float *rstd, const float *gamma, int N,
+                                int C, int F, int H, int W);
 
 #endif
