@@ -508,30 +508,12 @@ typedef struct row_source {
     int n, C, H, W;
 } row_source;
 
-/* Rows ahead of the one being read that source_rows asks the memory to
- * fetch: planes come from main memory (a batch's planes do not fit in the
- * caches), and a row of work takes about as long as fetching a few rows. */
-#define PREFETCH_ROWS 4
-
-static void prefetch_row(const void *p, size_t bytes)
-{
-    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i, 0, 3);
-}
-
 /* Row r of every channel into its ring slot r % 3; columns W and on keep
  * the zeros slot_open wrote. */
 static void source_rows(float *ring, size_t stride, const row_source *src, int r)
 {
     size_t plane = (size_t)src->H * src->W, at = (size_t)r * src->W;
     for (int c = 0; c < src->C; c++) {
-        if (r + PREFETCH_ROWS < src->H) {
-            size_t ahead = at + (size_t)PREFETCH_ROWS * src->W;
-            if (src->frame) {
-                if (c == 0) prefetch_row(src->frame + ahead * src->C, (size_t)src->W * src->C);
-            } else {
-                prefetch_row(src->a + c * plane + ahead, (size_t)src->W * sizeof(float));
-            }
-        }
         float *dst = ring_row(ring, stride, c, r);
         if (src->frame) {
             if (c == 0) frame_rows(ring, stride, src->frame + at * src->C, r, src->C, src->W);
