@@ -333,12 +333,15 @@ void ssvae_model_free(ssvae_model *m);
 
 /* Encodes N frames given as pointers, frames[n] (H, W, C) uint8 each, into
  * z (N, D); otherwise as ssvae_model_forward (which calls it). Lets one
- * batch take frames from two videos (paired data). */
+ * batch take frames from two videos (paired data). With train = 1 the
+ * backward reads the frames again: they must stay in place until
+ * ssvae_model_backward has run. */
 void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
                                 int N, int train, float *z);
 /* Encodes N frames video[idx[n]] of a (T, H, W, C) uint8 video into z (N, D).
  * train = 1: batch statistics, running statistics updated, activations kept
- * for ssvae_model_backward; train = 0: running statistics. N is any size
+ * for ssvae_model_backward (which reads the video again: keep it in place
+ * until then); train = 0: running statistics. N is any size
  * (buffers grow to the largest N seen). */
 void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
                          int N, int train, float *z);

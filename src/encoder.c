@@ -9,7 +9,7 @@
  *
  * Only the bytes of x and the pre-activations a1, a2 are stored: x, h1, s
  * and every gradient plane are remade from them a row at a time where they
- * are needed (nn/fused.c). Memory traffic, not arithmetic, is what a plane
+ * are needed (nn/stream.c, nn/fused.c). Memory traffic, not arithmetic, is what a plane
  * costs here (docs/performance.md), so a few remade rows are cheaper than a
  * stored plane.
  *
@@ -187,10 +187,10 @@ void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
     /* the backward reads the frames again: they must outlive it */
     if (frames != a->frames) memcpy(a->frames, frames, (size_t)N * sizeof *frames);
 
-    /* The fused kernels of nn/fused.c (each the composition of the plain
-     * layers up to float rounding): conv + batch statistics from the bytes;
-     * batch norm + ReLU + conv + batch statistics; batch norm + sigmoid +
-     * centre of mass. */
+    /* The passes of nn/stream.c and nn/fused.c (each the composition of
+     * the plain layers up to float rounding): conv + batch statistics from
+     * the bytes; batch norm + ReLU + conv + batch statistics; batch norm +
+     * sigmoid + centre of mass. */
     conv3x3_forward_u8(a->a1, train ? a->bn_work : NULL, a->frames, m->conv1_w, m->conv1_b,
                        a->rows, N, C, F, H, W);
     if (train) {

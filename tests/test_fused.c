@@ -1,9 +1,16 @@
 /*
- * test_fused.c — every fused kernel of src/nn/fused.c (and the convolution
- * with batch statistics) against the composition of the plain reference
- * layers of nn.h, on random shapes including widths that are not multiples
- * of the vector length (W = 37, 17, 1) and single-row planes; and the
- * vectorised exp against the C library's expf.
+ * test_fused.c — the fast paths against the plain reference: the vector
+ * row kernels of src/nn/conv_rows.c against conv3x3.c's row loops on widths
+ * around every multiple of the vector length; every fused kernel of
+ * src/nn/fused.c (and the convolution with batch statistics) against the
+ * composition of the plain layers of nn.h, on random shapes including
+ * widths that are not multiples of the vector length (W = 37, 17, 1) and
+ * single-row planes; and the vectorised exp against the C library's expf.
+ *
+ * The backward passes compute sums in another order than the reference
+ * (conv1's weight gradient from correlations summed before the batch
+ * norm's coefficients are applied, fused.c), which the same tolerances
+ * cover.
  *
  * Tolerance: both paths compute in float from the same inputs; they differ
  * only in the order of float sums (per row and per plane here, per plane
@@ -94,6 +101,69 @@ static void test_exp(void)
     /* 2 ulp of exp reach y = 1 / (1 + e) as at most 2 ulp, plus the divide */
     CHECK(worst_rel <= 4 * FLT_EPSILON, "sigmoid_forward_fast: relative error %.3g", worst_rel);
     free(x); free(a); free(b);
+}
+
+/* The vector row kernels of conv_rows.c against the plain row loops of
+ * conv3x3.c (the reference), on widths around every multiple of the
+ * vector length and of the forward kernel's step, for channel counts that
+ * fill the output groups and leave remainders. Rows are padded as nn.h
+ * asks (aligned, zeros either side and past W); the rows above and below
+ * include the zero row a frame's edge reads. Same terms, another order:
+ * |fast - ref| <= 1e-5 (1 + max |ref|) (see the top of this file). */
+static void test_row_kernels(int C, int O, int W)
+{
+    size_t Wv = conv_rows_width(W), stride = Wv + 2 * NN_VL;
+    CHECK(Wv >= (size_t)W && Wv % NN_VL == 0, "conv_rows_width(%d) = %zu", W, Wv);
+    int nrows = 3 * C + 2 * O + 1;
+    float *buf = aligned_alloc(64, ((size_t)nrows * stride * sizeof(float) + 63) / 64 * 64);
+    memset(buf, 0, (size_t)nrows * stride * sizeof(float));
+    const float *in[3 * CONV3X3_MAXCH], *g[CONV3X3_MAXCH];
+    float *out[CONV3X3_MAXCH], *zero = buf + NN_VL + (size_t)(nrows - 1) * stride;
+    for (int i = 0; i < 3 * C; i++) {
+        float *row = buf + NN_VL + (size_t)i * stride;
+        for (int j = 0; j < W; j++) row[j] = (float)(ssvae_rng_uniform(&rng) * 2 - 1);
+        in[i] = row;
+    }
+    in[0] = zero; /* the first channel's row above is outside the frame */
+    for (int o = 0; o < O; o++) {
+        out[o] = buf + NN_VL + (size_t)(3 * C + o) * stride;
+        float *gr = buf + NN_VL + (size_t)(3 * C + O + o) * stride;
+        for (int j = 0; j < W; j++) gr[j] = (float)(ssvae_rng_uniform(&rng) * 2 - 1);
+        g[o] = gr;
+    }
+    float *w = rnd((size_t)O * C * 9, -1, 1), *b = rnd(O, -1, 1);
+    float *ref = malloc((size_t)W * sizeof *ref);
+    char what[96];
+
+    conv_rows_forward(out, in, w, b, C, O, Wv);
+    for (int o = 0; o < O; o++) {
+        for (int j = 0; j < W; j++) ref[j] = b[o];
+        for (int c = 0; c < C; c++)
+            conv3x3_row(ref, in[3 * c] == zero ? NULL : in[3 * c], in[3 * c + 1], in[3 * c + 2],
+                        w + ((size_t)o * C + c) * 9, W);
+        snprintf(what, sizeof what, "conv_rows_forward C=%d O=%d W=%d o=%d", C, O, W, o);
+        check_arrays(what, out[o], ref, W, TOL);
+    }
+
+    size_t nacc = conv_rows_dw_size(C, O), npart = (size_t)O * C * 9 + O;
+    float *acc = aligned_alloc(64, (nacc * sizeof(float) + 63) / 64 * 64);
+    float *part = malloc(npart * sizeof *part), *want = calloc(npart, sizeof *want);
+    memset(acc, 0, nacc * sizeof(float));
+    conv_rows_dw(acc, g, in, C, O, Wv);
+    conv_rows_dw(acc, g, in, C, O, Wv); /* twice: the sums accumulate */
+    conv_rows_dw_reduce(part, acc, C, O);
+    for (int o = 0; o < O; o++) {
+        for (int c = 0; c < C; c++) {
+            const float *rows[3] = {in[3 * c] == zero ? NULL : in[3 * c], in[3 * c + 1],
+                                    in[3 * c + 2]};
+            for (int k = 0; k < 2; k++)
+                conv3x3_dw_row(want + ((size_t)o * C + c) * 9, g[o], rows, W);
+        }
+        for (int j = 0; j < W; j++) want[(size_t)O * C * 9 + o] += 2 * g[o][j];
+    }
+    snprintf(what, sizeof what, "conv_rows_dw C=%d O=%d W=%d", C, O, W);
+    check_arrays(what, part, want, npart, TOL);
+    free(buf); free(w); free(b); free(ref); free(acc); free(part); free(want);
 }
 
 /* Reference statistics: batchnorm_forward_train's mean, rstd, var. */
@@ -373,6 +443,11 @@ int main(void)
 {
     ssvae_rng_seed(&rng, 20240611);
     test_exp();
+    static const int widths[] = {1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 256};
+    static const int chans[][2] = {{3, 6}, {6, 3}, {1, 1}, {2, 7}, {5, 4}, {4, 13}};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
+        for (size_t k = 0; k < sizeof chans / sizeof *chans; k++)
+            test_row_kernels(chans[k][0], chans[k][1], widths[i]);
     static const int shapes[][5] = {
         /* N, C, O, H, W */
         {2, 3, 6, 5, 37}, {3, 6, 3, 7, 1}, {1, 2, 4, 1, 17}, {2, 1, 1, 1, 1},

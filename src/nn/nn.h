@@ -240,8 +240,15 @@ void com_sigmoid_bn_backward(float *dx, const com_grad *cg, const float *x, int 
 
 /* Doubles of the per-plane sums (N, C, 2) bn_relu_conv3x3_backward writes. */
 size_t fused_backward_work_size(int N, int C);
+/* batchnorm_backward's second pass as dx = a dy + k (x - mean) + b (a, k,
+ * b: C each) from per-plane sums (N, C, 2) of dy and of dy (x - mean),
+ * added in frame order; dgamma, dbeta (C) accumulate. */
+void batchnorm_backward_coeffs(float *a, float *k, float *b, float *dgamma,
+                               float *dbeta, const double *sums,
+                               const float *rstd, const float *gamma, int N,
+                               int C, int HW);
 
-/* Streamed convolutions (fused.c): the convolution's input is made a row
+/* Streamed convolutions (stream.c): the convolution's input is made a row
  * at a time into a ring of three rows per channel and never stored. Three
  * passes over a batch train an encoder x -> conv1 -> a1 (N, F)
  * -> batch norm, ReLU -> h1 -> conv2 -> a2 (N, K): conv3x3_forward_u8,
@@ -288,7 +295,7 @@ void bn_relu_conv3x3_backward(double *sums, float *dw, float *db,
 /* The rest: the batch norm's backward (sums from bn_relu_conv3x3_backward;
  * rstd, gamma of that batch norm; dgamma, dbeta (F) accumulate) and the
  * first convolution's weight gradients dw (F, C, 3, 3), db (F), which
- * accumulate, from the two passes' xsums alone (see fused.c). */
+ * accumulate, from the two passes' xsums alone (see stream.c). */
 void bn_conv3x3_backward_finish(float *dw, float *db, float *dgamma,
                                 float *dbeta, const double *sums,
                                 const float *xsums_forward,
