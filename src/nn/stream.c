@@ -360,11 +360,8 @@ void bn_relu_conv3x3_forward(float *y, double *stats, float *xsums,
     assert(C + 1 <= CONV3X3_MAXCH || !xsums);
     size_t plane = (size_t)H * W, Wv = conv_rows_width(W);
     slot_shape shape = shape_forward2(Cx, C, O);
-    /* Frames in reverse: the pass before ended on the last frames, which
-     * may still be in the cache. */
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < N; i++) {
-        int n = N - 1 - i;
+    for (int n = 0; n < N; n++) {
         row_source src = {.a = a + (size_t)n * C * plane, .scale = scale, .shift = shift,
                           .C = C, .H = H, .W = W};
         row_source xsrc = {.frame = xsums ? frames[n] : NULL, .C = Cx, .H = H, .W = W};
