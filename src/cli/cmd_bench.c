@@ -65,15 +65,17 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-/* Convolution flops of one frame of a training step, counted as the code
- * runs them: every 3x3 convolution (nn/fused.c, padded rows) does all 9
- * taps at all H W pixels for each (input, output) channel pair, padding
- * included, so a pair costs 9 H W multiply-adds = 18 H W flops:
+/* Convolution flops of one frame of a training step, counted as the model
+ * needs them: every 3x3 convolution does all 9 taps at all H W pixels for
+ * each (input, output) channel pair, padding included, so a pair costs
+ * 9 H W multiply-adds = 18 H W flops:
  *   forward          conv1 C->F, conv2 F->K:           9HW (C F + F K)
  *   backward data    conv2 only (conv1's input is the
  *                    frame, its gradient is not needed): 9HW (K F)
  *   backward weights conv2 and conv1:                  9HW (F K + C F)
  *   conv_flops = 2 * 9HW (2 C F + 3 F K)  (1620 HW for 3, 6, 3)
+ * ssvae's kernels run one correlation more than this, 9HW C F (conv1's
+ * weight gradient from sums, nn/stream.c): 1944 HW in all, not counted.
  * Biases, batch norm, activations, centre of mass and the loss are not
  * counted. The taps that land in the image are (3H-2)(3W-2) of the 9HW. */
 static double conv_flops(int C, int F, int K, int H, int W)
@@ -239,7 +241,9 @@ int cmd_bench(int argc, char **argv)
     printf("# T=%d frames (%d pairs; steps an epoch: %d), median of %d after 1 warm-up, max threads %d\n",
            frames, frames - 1, (frames - 3) / B + 1, reps, nmax); /* as ssvae_train batches */
     printf("# conv flops a frame: forward 2*9*H*W*(C*F+F*K) = %.0f*H*W; step (forward, backward data of\n"
-           "#   conv2, backward weights of both) 2*9*H*W*(2*C*F+3*F*K) = %.0f*H*W; padding taps included\n", fwd, step);
+           "#   conv2, backward weights of both) 2*9*H*W*(2*C*F+3*F*K) = %.0f*H*W; padding taps included;\n"
+           "#   the kernels run %.0f*H*W (one correlation more, for conv1's weight gradient)\n",
+           fwd, step, step + 18.0 * 3 * 6);
     printf("# epoch_s: measured, one real ssvae_train call (epochs=1) on T frames, its epoch loop;\n"
            "#   half_epoch_s the same on T/2 frames (ideal ratio (T-1)/(T/2-1) = %.3f)\n",
            (frames - 1.0) / (frames / 2 - 1.0));
