@@ -60,11 +60,10 @@ static size_t slot_size(slot_shape sh, int W)
 }
 
 /* The slots of the three streamed passes of an encoder C -> F -> K. The
- * first convolution: x's rings, F results. The second: h1's and x's rings;
- * K results and F rows of a1 - mean; the sums of bn_relu_conv3x3_forward's
- * xsums. The backward: h1's and x's rings, the
- * output gradient's; F rows of dh; the weight gradient's sums and dh's
- * against x. */
+ * first convolution: x's rings; F results. The second: h1's and x's rings;
+ * K results and F rows of a1 - mean; the sums of a1 - mean against x. The
+ * backward: h1's, x's and the output gradient's rings; F rows of dh; the
+ * sums of conv2's weight gradient and of dh against x. */
 static slot_shape shape_forward1(int C, int F) { return (slot_shape){C, 0, F, 0}; }
 static slot_shape shape_forward2(int C, int F, int K)
 {
@@ -192,12 +191,13 @@ typedef struct row_source {
 static void source_rows(float *ring, size_t stride, const row_source *src, int r)
 {
     size_t plane = (size_t)src->H * src->W, at = (size_t)r * src->W;
+    if (src->frame) {
+        frame_rows(ring, stride, src->frame + at * src->C, r, src->C, src->W);
+        return;
+    }
     for (int c = 0; c < src->C; c++) {
         float *dst = ring_row(ring, stride, c, r);
-        if (src->frame) {
-            if (c == 0) frame_rows(ring, stride, src->frame + at * src->C, r, src->C, src->W);
-        }
-        else if (src->cg) com_grad_row(dst, src->cg, src->a + c * plane + at, src->n, c, r);
+        if (src->cg) com_grad_row(dst, src->cg, src->a + c * plane + at, src->n, c, r);
         else if (src->scale)
             bn_relu_row(dst, src->a + c * plane + at, src->scale[c], src->shift[c], src->W);
         else memcpy(dst, src->a + c * plane + at, (size_t)src->W * sizeof *dst);
@@ -304,8 +304,8 @@ static size_t xsums_per_frame(int C, int F) { return ((size_t)F + 1) * (9 * (siz
 /* X (C, 3, 3) = sum over pixels p of x_c(p + t), x zero outside the
  * frame, for the nine offsets t = (ky - 1, kx - 1): the whole channel less
  * the row and the column the offset pushes out, plus their corner. A
- * channel's row sums and edges are gathered row by row (tap_sums_row),
- * in double. */
+ * channel's row sums and edges are gathered row by row (tap_sums_row): in
+ * float within a row, in double across rows. */
 typedef struct tap_sums {
     double total, top, bottom, left, right;
     double corner[2][2]; /* [top, bottom][left, right] */
@@ -357,7 +357,6 @@ void bn_relu_conv3x3_forward(float *y, double *stats, float *xsums,
                              int H, int W)
 {
     assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH && Cx <= CONV3X3_MAXCH);
-    assert(C + 1 <= CONV3X3_MAXCH || !xsums);
     size_t plane = (size_t)H * W, Wv = conv_rows_width(W);
     slot_shape shape = shape_forward2(Cx, C, O);
 #pragma omp parallel for schedule(static)
