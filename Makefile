@@ -74,7 +74,7 @@ FUZZ_CC      ?= clang
 # -Wno-pass-failed: at -O1 clang does not vectorise the "omp simd" loops, and says so.
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=undefined -Wno-pass-failed
-FUZZERS      := npy safetensors model png
+FUZZERS      := npy safetensors model resume png
 FUZZ_TIME    ?= 20
 
 # Builds build-fuzz/fuzz/fuzz_NAME for each reader NAME in FUZZERS.

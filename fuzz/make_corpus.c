@@ -3,7 +3,8 @@
  * a few small valid files of each format, written by ssvae's own writers
  * or libpng, and a few broken ones that stop at each of the readers'
  * checks. Every file is under 4 KB. Usage: make_corpus DIR (DIR/npy,
- * DIR/safetensors, DIR/model and DIR/png are created or overwritten).
+ * DIR/safetensors, DIR/model, DIR/resume and DIR/png are created or
+ * overwritten).
  */
 #include <png.h>
 #include <stdio.h>
@@ -210,6 +211,52 @@ static void png_raw(const char *name, int w, int h, int type, int depth, int int
     if (fclose(f) != 0) die(path, NULL);
 }
 
+/* Resumable checkpoints (ssvae_train_save) of a small model: after 2
+ * epochs with Adam, after none with SGD, and one whose optimiser tensor is
+ * missing; a plain model file is the reader's first rejection. */
+static void save_resume(const char *name, int epochs, ssvae_optim_kind optim, int drop_v)
+{
+    char path[512];
+    ssvae_error err;
+    ssvae_model_config mc;
+    ssvae_model_config_default(&mc);
+    mc.C = 1; mc.H = 8; mc.W = 8; mc.F = 2; mc.K = 1;
+    ssvae_model m;
+    if (ssvae_model_init(&m, &mc, 7, &err)) die(name, &err);
+    ssvae_train_config tc;
+    ssvae_train_config_default(&tc);
+    tc.optim = optim;
+    tc.epochs = 4;
+    float *mom = calloc(m.nparams, sizeof(float)), *var = calloc(m.nparams, sizeof(float));
+    double loss[2] = {3.1, 2.9}, elbo[2] = {0.3, 0.5};
+    for (size_t i = 0; i < m.nparams; i++) { mom[i] = 0.01f * (float)i; var[i] = 1e-4f; }
+    ssvae_train_state st = {.epoch = epochs, .step = 58 * epochs, .n = m.nparams, .m = mom,
+                            .v = var, .init_value = 0.01, .loss = loss, .elbo = elbo};
+    ssvae_rng_seed(&st.shuffle, 1);
+    if (ssvae_train_save(at(path, "resume", name), &m, &tc, &st, NULL, 0, &err)) die(path, &err);
+    if (drop_v) {
+        ssvae_checkpoint ck;
+        if (ssvae_st_read(path, &ck, &err)) die(path, &err);
+        drop_last(&ck);
+        if (ssvae_st_write(path, ck.tensors, ck.ntensors, ck.meta, ck.nmeta, &err)) die(path, &err);
+        ck.ntensors++;
+        ssvae_st_free(&ck);
+    }
+    free(mom); free(var);
+    ssvae_model_free(&m);
+}
+
+static void corpus_resume(void)
+{
+    save_resume("adam_epoch2.safetensors", 2, SSVAE_ADAM, 0);
+    save_resume("sgd_epoch0.safetensors", 0, SSVAE_SGD, 0);
+    save_resume("bad_no_optim_v.safetensors", 2, SSVAE_ADAM, 1);
+    save_model("plain_model.safetensors", 1, 0, SSVAE_PRIOR_GAUSSIAN);
+    char from[512], to[512];
+    if (rename(at(from, "model", "plain_model.safetensors"), at(to, "resume", "plain_model.safetensors")))
+        die(to, NULL);
+}
+
 static void corpus_png(void)
 {
     char path[512];
@@ -244,8 +291,8 @@ int main(int argc, char **argv)
         return 2;
     }
     root = argv[1];
-    const char *subs[] = {"", "/npy", "/safetensors", "/model", "/png"};
-    for (int i = 0; i < 5; i++) {
+    const char *subs[] = {"", "/npy", "/safetensors", "/model", "/resume", "/png"};
+    for (int i = 0; i < 6; i++) {
         char d[512];
         snprintf(d, sizeof d, "%s%s", root, subs[i]);
         mkdir(d, 0777); /* already there is fine; a real failure shows on writing */
@@ -253,6 +300,7 @@ int main(int argc, char **argv)
     corpus_npy();
     corpus_safetensors();
     corpus_model();
+    corpus_resume();
     corpus_png();
     return 0;
 }

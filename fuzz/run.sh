@@ -2,7 +2,8 @@
 # Runs libFuzzer harnesses one after the other, each for SECONDS on its
 # seed corpus, and fails if any of them finds a crash, a leak, a timeout or
 # an out-of-memory. Usage: fuzz/run.sh SECONDS NAME...  (NAME: npy,
-# safetensors, model, png; harnesses in build-fuzz/fuzz/, from make fuzz).
+# safetensors, model, resume, png; harnesses in build-fuzz/fuzz/, from
+# make fuzz).
 #
 # New inputs the fuzzer finds go to build-fuzz/corpus/NAME (fuzz/corpus/ is
 # only read), crashing inputs to build-fuzz/crashes/. Each run prints
@@ -15,7 +16,7 @@ failed=0
 for name in "$@"; do
     bin=build-fuzz/fuzz/fuzz_$name
     dict=fuzz/$name.dict
-    [ "$name" = model ] && dict=fuzz/safetensors.dict # same file format
+    case $name in model | resume) dict=fuzz/safetensors.dict ;; esac # same file format
     mkdir -p "build-fuzz/corpus/$name" build-fuzz/crashes
     log=build-fuzz/fuzz-$name.log
     start=$(date +%s)

@@ -346,6 +346,15 @@ static int state_from_ck(const ssvae_checkpoint *ck, const char *path, const ssv
         if (!*dst[i]) return ssvae_fail(err, "%s: out of memory", path);
         memcpy(*dst[i], t->data, m->nparams * sizeof(float));
     }
+    /* a number a finished epoch in each list, checked before anything the
+     * size of 'epoch' is allocated */
+    const char *lists[2] = {ssvae_st_meta(ck, "losses"), ssvae_st_meta(ck, "elbos")};
+    for (int i = 0; i < 2; i++) {
+        size_t commas = 0;
+        for (const char *c = lists[i]; *c; c++) commas += *c == ',';
+        if (st->epoch == 0 ? lists[i][0] != '\0' : commas + 1 != (size_t)st->epoch)
+            return ssvae_fail(err, "%s: metadata 'losses' or 'elbos' is not %d numbers", path, st->epoch);
+    }
     size_t ne = (size_t)st->epoch + 1;
     st->loss = calloc(ne, sizeof(double));
     st->elbo = calloc(ne, sizeof(double));
