@@ -331,13 +331,29 @@ int ssvae_model_init(ssvae_model *m, const ssvae_model_config *cfg,
                      uint64_t seed, ssvae_error *err);
 void ssvae_model_free(ssvae_model *m);
 
+/* The patch moments of a frame: the second moments of its 3x3 patches,
+ * from which a training forward pass takes the first batch norm's
+ * statistics without a pass over the batch (docs/performance.md). They
+ * depend on the frame alone, so a training run computes them once per
+ * frame: ssvae_frame_moments_size(C) doubles a frame ((9C + 1)^2; 784 for
+ * colour video, about 3% of a 256x256 frame's bytes). */
+size_t ssvae_frame_moments_size(int C);
+/* moments (T, ssvae_frame_moments_size(C)) of every frame of a
+ * (T, H, W, C) uint8 video; exact up to one rounding, the same at any
+ * thread count. */
+void ssvae_video_moments(double *moments, const uint8_t *video, int T, int C,
+                         int H, int W);
 /* Encodes N frames given as pointers, frames[n] (H, W, C) uint8 each, into
  * z (N, D); otherwise as ssvae_model_forward (which calls it). Lets one
- * batch take frames from two videos (paired data). With train = 1 the
- * backward reads the frames again: they must stay in place until
- * ssvae_model_backward has run. */
+ * batch take frames from two videos (paired data). With train = 1,
+ * moments[n] are the frames' patch moments (ssvae_video_moments), or
+ * moments (or any moments[n]) NULL to have them computed for this pass,
+ * which costs about as much as the pass; and the backward reads the
+ * frames again: they must stay in place until ssvae_model_backward has
+ * run. */
 void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
-                                int N, int train, float *z);
+                                const double *const *moments, int N, int train,
+                                float *z);
 /* Encodes N frames video[idx[n]] of a (T, H, W, C) uint8 video into z (N, D).
  * train = 1: batch statistics, running statistics updated, activations kept
  * for ssvae_model_backward (which reads the video again: keep it in place

@@ -7,11 +7,13 @@
  *   conv 3x3 F -> K -> batch norm -> sigmoid       a2 -> s
  *   centre of mass of each of the K maps           z (N, 2K)
  *
- * Only the bytes of x and the pre-activations a1, a2 are stored: x, h1, s
- * and every gradient plane are remade from them a row at a time where they
- * are needed (nn/stream.c, nn/fused.c). Memory traffic, not arithmetic, is what a plane
- * costs here (docs/performance.md), so a few remade rows are cheaper than a
- * stored plane.
+ * Only the frames' bytes and a2 are stored: x, a1, h1, s and every
+ * gradient plane are remade from them a row at a time where they are
+ * needed (nn/stream.c, nn/fused.c). Memory traffic, not arithmetic, is what
+ * a plane costs here (docs/performance.md), so a few remade rows are
+ * cheaper than a stored plane. bn1's batch statistics come from the
+ * frames' patch moments (nn/moments.c), given by the caller (ssvae_train
+ * computes them once per frame of its video) or computed here.
  *
  * The head after z (a prior's parameters, or the supervised baseline's
  * linear layer) lives in the same buffer, so the optimiser sees one array.
@@ -33,7 +35,10 @@ struct ssvae_acts {
     int cap;          /* frames the buffers hold */
     int N;            /* frames of the last training forward pass */
     const uint8_t **frames; /* (cap) the batch's frames (H, W, C), x = q / 255 */
-    float *a1, *a2;   /* (F, HW), (K, HW) conv outputs (batch norm inputs) */
+    const double **moments; /* (cap) their patch moments (nn/moments.c) */
+    double *own_moments;    /* (cap, patch_moments_size) those computed here */
+    double *moment_sum;     /* (patch_moments_size) the batch's */
+    float *a2;        /* (K, HW) conv2's output (bn2's input) */
     float *z, *mass;  /* (D), (K) */
     double *com_sums; /* (K, COM_SUMS) the forward's sums for the backward */
     float *com_plane; /* (K, 3) com_grad's per-plane constants */
@@ -42,18 +47,19 @@ struct ssvae_acts {
     float scale2[CONV3X3_MAXCH], shift2[CONV3X3_MAXCH]; /* x scale + shift */
     float *conv_work; /* conv3x3_work_size */
     float *rows;      /* fused_rows_size: the streamed convolutions' rings */
-    float *xsums_fwd, *xsums_bwd; /* fused_xsums_size: conv1's backward sums */
+    float *xsums;     /* fused_xsums_size: conv1's backward sums */
     double *bn_work;  /* batch statistics and the fused backward's sums */
 };
 
 static void acts_free(struct ssvae_acts *a)
 {
     if (!a) return;
-    free(a->frames); free(a->a1); free(a->a2);
+    free(a->frames); free(a->moments); free(a->own_moments); free(a->moment_sum);
+    free(a->a2);
     free(a->z); free(a->mass); free(a->com_sums); free(a->com_plane);
     free(a->mean1); free(a->rstd1); free(a->mean2); free(a->rstd2);
     free(a->var1); free(a->var2); free(a->conv_work); free(a->rows);
-    free(a->xsums_fwd); free(a->xsums_bwd); free(a->bn_work);
+    free(a->xsums); free(a->bn_work);
     free(a);
 }
 
@@ -77,7 +83,9 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     struct ssvae_acts *a = xcalloc(1, sizeof *a);
     a->cap = N;
     a->frames = xcalloc((size_t)N, sizeof *a->frames);
-    a->a1 = xcalloc((size_t)N * c->F * hw, sizeof(float));
+    a->moments = xcalloc((size_t)N, sizeof *a->moments);
+    a->own_moments = xcalloc((size_t)N * patch_moments_size(c->C), sizeof(double));
+    a->moment_sum = xcalloc(patch_moments_size(c->C), sizeof(double));
     a->a2 = xcalloc((size_t)N * c->K * hw, sizeof(float));
     a->com_sums = xcalloc((size_t)N * c->K * COM_SUMS, sizeof(double));
     a->com_plane = xcalloc((size_t)N * c->K * 3, sizeof(float));
@@ -90,8 +98,7 @@ static struct ssvae_acts *acts_reserve(ssvae_model *m, int N)
     size_t w1 = conv3x3_work_size(N, c->C, c->F), w2 = conv3x3_work_size(N, c->F, c->K);
     a->conv_work = xcalloc(w1 > w2 ? w1 : w2, sizeof(float));
     a->rows = xcalloc(fused_rows_size(N, c->C, c->F, c->K, c->W), sizeof(float));
-    a->xsums_fwd = xcalloc(fused_xsums_size(N, c->C, c->F), sizeof(float));
-    a->xsums_bwd = xcalloc(fused_xsums_size(N, c->C, c->F), sizeof(float));
+    a->xsums = xcalloc(fused_xsums_size(N, c->C, c->F), sizeof(float));
     int fk = c->F > c->K ? c->F : c->K;
     size_t b1 = batchnorm_stats_size(N, fk), b2 = fused_backward_work_size(N, fk);
     a->bn_work = xcalloc(b1 > b2 ? b1 : b2, sizeof(double));
@@ -174,11 +181,44 @@ void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
     struct ssvae_acts *a = acts_reserve(m, N);
     size_t frame = (size_t)m->cfg.H * m->cfg.W * m->cfg.C;
     for (int n = 0; n < N; n++) a->frames[n] = video + (size_t)idx[n] * frame;
-    ssvae_model_forward_frames(m, a->frames, N, train, z);
+    ssvae_model_forward_frames(m, a->frames, NULL, N, train, z);
+}
+
+size_t ssvae_frame_moments_size(int C) { return patch_moments_size(C); }
+
+void ssvae_video_moments(double *moments, const uint8_t *video, int T, int C, int H,
+                         int W)
+{
+    size_t frame = (size_t)H * W * C, size = patch_moments_size(C);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int t = 0; t < T; t++)
+        patch_moments(moments + (size_t)t * size, video + (size_t)t * frame, C, H, W);
+}
+
+/* bn1's batch statistics from the batch's patch moments: those given, the
+ * rest computed into the buffers' own. */
+static void moment_stats(ssvae_model *m, struct ssvae_acts *a, const double *const *moments,
+                         int N)
+{
+    const ssvae_model_config *c = &m->cfg;
+    size_t size = patch_moments_size(c->C);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int n = 0; n < N; n++) {
+        if (moments && moments[n]) {
+            a->moments[n] = moments[n];
+        } else {
+            patch_moments(a->own_moments + (size_t)n * size, a->frames[n], c->C, c->H, c->W);
+            a->moments[n] = a->own_moments + (size_t)n * size;
+        }
+    }
+    patch_moments_sum(a->moment_sum, a->moments, N, c->C);
+    conv3x3_moment_stats(a->mean1, a->rstd1, a->var1, a->moment_sum, m->conv1_w, m->conv1_b,
+                         c->C, c->F);
 }
 
 void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
-                                int N, int train, float *z)
+                                const double *const *moments, int N, int train,
+                                float *z)
 {
     assert(N >= 1);
     const ssvae_model_config *c = &m->cfg;
@@ -188,22 +228,21 @@ void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
     if (frames != a->frames) memcpy(a->frames, frames, (size_t)N * sizeof *frames);
 
     /* The passes of nn/stream.c and nn/fused.c (each the composition of
-     * the plain layers up to float rounding): conv + batch statistics from
-     * the bytes; batch norm + ReLU + conv + batch statistics; batch norm +
-     * sigmoid + centre of mass. */
-    conv3x3_forward_u8(a->a1, train ? a->bn_work : NULL, a->frames, m->conv1_w, m->conv1_b,
-                       a->rows, N, C, F, H, W);
+     * the plain layers up to float rounding): conv + batch norm + ReLU +
+     * conv + batch statistics from the bytes, bn1's statistics known
+     * beforehand from the patch moments; batch norm + sigmoid + centre of
+     * mass. */
     if (train) {
-        batchnorm_stats_finish(a->mean1, a->rstd1, a->var1, a->bn_work, N, F, HW);
+        moment_stats(m, a, moments, N);
         batchnorm_update_running(m->bn1_mean, m->bn1_var, a->mean1, a->var1, F, BN_MOMENTUM);
         batchnorm_affine(a->scale1, a->shift1, a->mean1, a->rstd1, m->bn1_w, m->bn1_b, F);
     } else {
         batchnorm_affine_eval(a->scale1, a->shift1, m->bn1_w, m->bn1_b, m->bn1_mean,
                               m->bn1_var, F);
     }
-    bn_relu_conv3x3_forward(a->a2, train ? a->bn_work : NULL, train ? a->xsums_fwd : NULL,
-                            a->a1, a->scale1, a->shift1, a->mean1, a->frames, C, m->conv2_w,
-                            m->conv2_b, a->rows, N, F, K, H, W);
+    conv_bn_relu_conv_forward(a->a2, train ? a->bn_work : NULL, a->frames, m->conv1_w,
+                              m->conv1_b, a->scale1, a->shift1, m->conv2_w, m->conv2_b,
+                              a->rows, N, C, F, K, H, W);
     if (train) {
         batchnorm_stats_finish(a->mean2, a->rstd2, a->var2, a->bn_work, N, K, HW);
         batchnorm_update_running(m->bn2_mean, m->bn2_var, a->mean2, a->var2, K, BN_MOMENTUM);
@@ -232,12 +271,12 @@ void ssvae_model_backward(ssvae_model *m, const float *dz)
     com_grad cg;
     com_grad_init(&cg, a->com_plane, GRAD(bn2_w), GRAD(bn2_b), dz, a->z, a->mass, a->com_sums,
                   a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, N, K, H, W);
-    bn_relu_conv3x3_backward(a->bn_work, GRAD(conv2_w), GRAD(conv2_b), a->xsums_bwd, a->a2, &cg,
-                             a->a1, a->scale1, a->shift1, a->mean1, a->frames, C, m->conv2_w,
-                             a->conv_work, a->rows, N, F, K, H, W);
+    conv_bn_relu_conv_backward(a->bn_work, GRAD(conv2_w), GRAD(conv2_b), a->xsums, a->a2, &cg,
+                               a->frames, m->conv1_w, m->conv1_b, a->scale1, a->shift1,
+                               a->mean1, m->conv2_w, a->conv_work, a->rows, N, C, F, K, H, W);
     bn_conv3x3_backward_finish(GRAD(conv1_w), GRAD(conv1_b), GRAD(bn1_w), GRAD(bn1_b),
-                               a->bn_work, a->xsums_fwd, a->xsums_bwd, a->rstd1, m->bn1_w, N, C,
-                               F, H, W);
+                               a->bn_work, a->moment_sum, m->conv1_w, m->conv1_b, a->mean1,
+                               a->xsums, a->rstd1, m->bn1_w, N, C, F, H, W);
 #undef GRAD
 }
 

@@ -50,6 +50,7 @@ static double now(void)
 typedef struct batch_bufs {
     int *idx;        /* (2B) frame indices: bases, then targets */
     const uint8_t **frames; /* (2B) where those frames are */
+    const double **moments; /* (2B) and their patch moments */
     float *z, *dz;   /* (2B, D) latents and their gradient */
     float *zu, *dzu; /* (2B, D) latents in the prior's units */
     float *s, *ds;   /* (B, B) logits */
@@ -58,7 +59,7 @@ typedef struct batch_bufs {
 
 static void bufs_free(batch_bufs *b)
 {
-    free(b->idx); free(b->frames); free(b->z); free(b->dz); free(b->zu); free(b->dzu);
+    free(b->idx); free(b->frames); free(b->moments); free(b->z); free(b->dz); free(b->zu); free(b->dzu);
     free(b->s); free(b->ds); free(b->y); free(b->yhat); free(b->dy);
 }
 
@@ -103,11 +104,19 @@ static double supervised_step(ssvae_model *m, const batch_bufs *b, int N,
     return loss / (N * D);
 }
 
-/* Fills b->idx and b->frames with pairs pairs[first .. first + B) and
+/* The patch moments of every frame of the video and of its partner video
+ * (NULL when there is none), size doubles a frame (nn/moments.c): computed
+ * once, read by every step's batch norm. */
+typedef struct video_moments {
+    double *video, *partners;
+    size_t size;
+} video_moments;
+
+/* Fills b->idx, b->frames and b->moments with pairs pairs[first .. first + B) and
  * returns 2B: bases first, then their partners, which are frame t + offset
  * of the same video, or frame t of the partner video when there is one. */
-static int fill_batch(batch_bufs *b, const ssvae_train_data *d, size_t frame,
-                      const int *pairs, int first, int B, int offset)
+static int fill_batch(batch_bufs *b, const ssvae_train_data *d, const video_moments *vm,
+                      size_t frame, const int *pairs, int first, int B, int offset)
 {
     for (int i = 0; i < B; i++) {
         int t = pairs[first + i];
@@ -116,6 +125,9 @@ static int fill_batch(batch_bufs *b, const ssvae_train_data *d, size_t frame,
         b->frames[i] = d->video + (size_t)t * frame;
         b->frames[B + i] = d->partners ? d->partners + (size_t)t * frame
                                        : d->video + (size_t)(t + offset) * frame;
+        b->moments[i] = vm->video + (size_t)t * vm->size;
+        b->moments[B + i] = d->partners ? vm->partners + (size_t)t * vm->size
+                                        : vm->video + (size_t)(t + offset) * vm->size;
     }
     return 2 * B;
 }
@@ -227,10 +239,21 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
     size_t nz = (size_t)2 * B * D, frame = (size_t)m->cfg.H * m->cfg.W * m->cfg.C;
     b.idx = malloc(2 * (size_t)B * sizeof *b.idx);
     b.frames = malloc(2 * (size_t)B * sizeof *b.frames);
+    b.moments = malloc(2 * (size_t)B * sizeof *b.moments);
     b.z = malloc(nz * sizeof(float)); b.dz = malloc(nz * sizeof(float));
     b.zu = malloc(nz * sizeof(float)); b.dzu = malloc(nz * sizeof(float));
     b.y = malloc(nz * sizeof(float)); b.yhat = malloc(nz * sizeof(float)); b.dy = malloc(nz * sizeof(float));
     b.s = malloc((size_t)B * B * sizeof(float)); b.ds = malloc((size_t)B * B * sizeof(float));
+    const ssvae_model_config *mc = &m->cfg;
+    video_moments vm = {NULL, NULL, ssvae_frame_moments_size(mc->C)};
+    vm.video = malloc((size_t)T * vm.size * sizeof(double));
+    if (paired) vm.partners = malloc((size_t)T * vm.size * sizeof(double));
+    if (!vm.video || (paired && !vm.partners)) {
+        free(vm.video); free(vm.partners); bufs_free(&b);
+        return ssvae_fail(err, "out of memory for the patch moments of %d frames", T);
+    }
+    ssvae_video_moments(vm.video, data->video, T, mc->C, mc->H, mc->W);
+    if (paired) ssvae_video_moments(vm.partners, data->partners, T, mc->C, mc->H, mc->W);
     int *pairs = malloc((size_t)npairs * sizeof *pairs);
     res->loss = calloc(cfg->epochs + 1, sizeof(double));
     res->elbo = calloc(cfg->epochs + 1, sizeof(double));
@@ -268,8 +291,8 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
         size_t nstats = 2 * (size_t)m->cfg.F + 2 * (size_t)m->cfg.K;
         float *keep = malloc(nstats * sizeof *keep);
         memcpy(keep, m->stats, nstats * sizeof *keep);
-        fill_batch(&b, data, frame, pairs, 0, B, off);
-        ssvae_model_forward_frames(m, b.frames, 2 * B, 1, b.z);
+        fill_batch(&b, data, &vm, frame, pairs, 0, B, off);
+        ssvae_model_forward_frames(m, b.frames, b.moments, 2 * B, 1, b.z);
         memcpy(m->stats, keep, nstats * sizeof *keep);
         free(keep);
         res->init_value = init_head(m, cfg, &b, B, &head_rng);
@@ -286,8 +309,8 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
         if (epoch > 1) ssvae_rng_shuffle(&shuffle_rng, pairs, npairs);
         for (int first = 0; first + 2 <= npairs; first += B) {
             int nb = npairs - first < B ? npairs - first : B; /* last batch may be short */
-            int N = fill_batch(&b, data, frame, pairs, first, nb, off);
-            ssvae_model_forward_frames(m, b.frames, N, 1, b.z);
+            int N = fill_batch(&b, data, &vm, frame, pairs, first, nb, off);
+            ssvae_model_forward_frames(m, b.frames, b.moments, N, 1, b.z);
             double loss = m->cfg.supervised ? supervised_step(m, &b, N, centres)
                                             : prior_step(m, &b, nb);
             if (!isfinite(loss)) {
@@ -320,5 +343,7 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
     ssvae_optim_free(&opt);
     bufs_free(&b);
     free(pairs);
+    free(vm.video);
+    free(vm.partners);
     return status;
 }

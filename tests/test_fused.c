@@ -7,10 +7,12 @@
  * widths that are not multiples of the vector length (W = 37, 17, 1) and
  * single-row planes; and the vectorised exp against the C library's expf.
  *
- * The backward passes compute sums in another order than the reference
+ * The streamed passes compute sums in another order than the reference
  * (conv1's weight gradient from correlations summed before the batch
- * norm's coefficients are applied, fused.c), which the same tolerances
- * cover.
+ * norm's coefficients are applied, and bn1's statistics from the frames'
+ * patch moments, stream.c and moments.c), which the same tolerances cover.
+ * The patch moments themselves are exact, and checked bit for bit against
+ * sums of byte products in 64-bit integers.
  *
  * Tolerance: both paths compute in float from the same inputs; they differ
  * only in the order of float sums (per row and per plane here, per plane
@@ -310,39 +312,138 @@ static void plane_sums(double *sums, const float *g, const float *a,
         }
 }
 
-/* The streamed convolutions against the plain layers: forward from bytes,
- * batch norm + ReLU + conv forward, and the two backward passes against
- * conv3x3_backward, relu_backward, batchnorm_backward, conv3x3_backward. The
- * network is bytes (N, C) -> conv -> a (N, F) -> bn, relu -> h -> conv ->
- * y (N, O), with dy the gradient at y: given as a plane, and made by
- * com_grad from y as the encoder does (checked bit for bit against the
- * same gradient given as a plane, com_sigmoid_bn_backward's). */
+/* x (N, C, H, W) = q / 255 of frames (H, W, C) bytes, as a video holds
+ * them. */
+static void frames_to_planes(float *x, const uint8_t *const *frames, int N, int C, int HW)
+{
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < HW; i++)
+                x[((size_t)n * C + c) * HW + i] = frames[n][(size_t)i * C + c] * (1.0f / 255.0f);
+}
+
+/* patch_moments against the sums of products of bytes in 64-bit integers,
+ * scaled the same way: equal bit for bit (both exact before the scaling);
+ * then the statistics and sums taken from moments against
+ * batchnorm_forward_train and direct sums over conv3x3_forward's output. */
+static void test_moments(int N, int C, int O, int H, int W)
+{
+    int HW = H * W, T = 9 * C, P = T + 1;
+    size_t size = patch_moments_size(C), nx = (size_t)N * C * HW;
+    CHECK(size == (size_t)P * P, "patch_moments_size(%d) = %zu", C, size);
+    uint8_t *bytes = malloc(nx);
+    for (size_t i = 0; i < nx; i++) bytes[i] = (uint8_t)ssvae_rng_below(&rng, 256);
+    if (N > 1) memset(bytes, 255, (size_t)HW * C); /* the largest products, frame 0 */
+    const uint8_t **frames = malloc((size_t)N * sizeof *frames);
+    const double **mom = malloc((size_t)N * sizeof *mom);
+    double *G = malloc((size_t)N * size * sizeof *G), *ref = malloc(size * sizeof *ref);
+    int64_t *S = malloc(size * sizeof *S);
+    int mismatches = 0;
+    for (int n = 0; n < N; n++) {
+        frames[n] = bytes + (size_t)n * HW * C;
+        mom[n] = G + (size_t)n * size;
+        patch_moments(G + (size_t)n * size, frames[n], C, H, W);
+        memset(S, 0, size * sizeof *S);
+        int64_t q[9 * CONV3X3_MAXCH + 1];
+        for (int r = 0; r < H; r++)
+            for (int j = 0; j < W; j++) {
+                for (int c = 0; c < C; c++)
+                    for (int t = 0; t < 9; t++) {
+                        int y = r + t / 3 - 1, x = j + t % 3 - 1;
+                        q[c * 9 + t] = y < 0 || y >= H || x < 0 || x >= W
+                                           ? 0 : frames[n][((size_t)y * W + x) * C + c];
+                    }
+                for (int i = 0; i < T; i++) {
+                    for (int k = 0; k < T; k++) S[(size_t)i * P + k] += q[i] * q[k];
+                    S[(size_t)i * P + T] += q[i];
+                }
+            }
+        for (int i = 0; i < T; i++) {
+            for (int k = 0; k < T; k++) ref[(size_t)i * P + k] = S[(size_t)i * P + k] * (1.0 / 255.0 * (1.0 / 255.0));
+            ref[(size_t)i * P + T] = ref[(size_t)T * P + i] = S[(size_t)i * P + T] * (1.0 / 255.0);
+        }
+        ref[(size_t)T * P + T] = HW;
+        mismatches += memcmp(ref, G + (size_t)n * size, size * sizeof *ref) != 0;
+    }
+    CHECK(mismatches == 0, "patch_moments N=%d C=%d %dx%d: %d frames differ from the exact sums",
+          N, C, H, W, mismatches);
+
+    /* statistics and sums of the convolution's output */
+    float *x = malloc(nx * sizeof *x), *w = rnd((size_t)O * T, -0.5, 0.5), *b = rnd(O, -0.5, 0.5);
+    float *a = malloc((size_t)N * O * HW * sizeof *a), *y = malloc((size_t)N * O * HW * sizeof *y);
+    frames_to_planes(x, frames, N, C, HW);
+    conv3x3_forward(a, x, w, b, N, C, O, H, W);
+    double *sum = malloc(size * sizeof *sum), *bw = malloc(batchnorm_work_size(N, O) * sizeof *bw);
+    patch_moments_sum(sum, mom, N, C);
+    float one[CONV3X3_MAXCH], zero[CONV3X3_MAXCH], m0[CONV3X3_MAXCH], r0[CONV3X3_MAXCH];
+    float v0[CONV3X3_MAXCH], m1[CONV3X3_MAXCH], r1[CONV3X3_MAXCH], v1[CONV3X3_MAXCH];
+    for (int o = 0; o < O; o++) { one[o] = 1; zero[o] = 0; }
+    batchnorm_forward_train(y, m0, r0, v0, a, one, zero, bw, N, O, HW);
+    conv3x3_moment_stats(m1, r1, v1, sum, w, b, C, O);
+    check_arrays("conv3x3_moment_stats mean", m1, m0, O, TOL);
+    for (int o = 0; o < O; o++) {
+        CHECK_CLOSE(r1[o], r0[o], 0, TOL_SUM);
+        CHECK_CLOSE(v1[o], v0[o], 0, TOL_SUM);
+    }
+    double E[CONV3X3_MAXCH * (9 * CONV3X3_MAXCH + 1)], X[9 * CONV3X3_MAXCH + 1];
+    conv3x3_moment_sums(E, X, sum, w, b, m1, C, O);
+    for (int i = 0; i < P; i++) {
+        /* X: the sum of patch entry i (the last, 1: the pixel count) */
+        double sx = 0, se[CONV3X3_MAXCH] = {0};
+        for (int n = 0; n < N; n++)
+            for (int p = 0; p < HW; p++) {
+                double v = 1;
+                if (i < T) {
+                    int c = i / 9, t = i % 9, r = p / W + t / 3 - 1, j = p % W + t % 3 - 1;
+                    v = r < 0 || r >= H || j < 0 || j >= W ? 0 : x[((size_t)n * C + c) * HW + r * W + j];
+                }
+                sx += v;
+                for (int o = 0; o < O; o++) se[o] += v * (a[((size_t)n * O + o) * HW + p] - (double)m1[o]);
+            }
+        CHECK_CLOSE(X[i], sx, 1e-9, 1e-6);
+        for (int o = 0; o < O; o++) CHECK_CLOSE(E[(size_t)o * P + i], se[o], 1e-4, TOL_SUM);
+    }
+    free(bytes); free(frames); free(mom); free(G); free(ref); free(S); free(x); free(w); free(b);
+    free(a); free(y); free(sum); free(bw);
+}
+
+/* The streamed convolutions against the plain layers: the forward from
+ * bytes (conv, batch norm + ReLU, conv, with statistics), and the backward
+ * passes against conv3x3_backward, relu_backward, batchnorm_backward,
+ * conv3x3_backward. The network is bytes (N, C) -> conv -> a (N, F) ->
+ * bn, relu -> h -> conv -> y (N, O), with bn's statistics from the patch
+ * moments (checked in test_moments) on both sides, and dy the gradient at
+ * y: given as a plane, and made by com_grad from y as the encoder does
+ * (checked bit for bit against the same gradient given as a plane,
+ * com_sigmoid_bn_backward's). */
 static void test_streamed(int N, int C, int F, int O, int H, int W)
 {
     int HW = H * W;
     size_t nx = (size_t)N * C * HW, na = (size_t)N * F * HW, ny = (size_t)N * O * HW;
-    /* frames (H, W, C) bytes, as a video holds them; x (N, C, H, W) */
     uint8_t *bytes = malloc(nx);
     for (size_t i = 0; i < nx; i++) bytes[i] = (uint8_t)ssvae_rng_below(&rng, 256);
     const uint8_t **frames = malloc((size_t)N * sizeof *frames);
-    float *x = malloc(nx * sizeof *x);
+    const double **mom = malloc((size_t)N * sizeof *mom);
+    size_t msize = patch_moments_size(C);
+    double *G = malloc((size_t)N * msize * sizeof *G), *Gsum = malloc(msize * sizeof *Gsum);
     for (int n = 0; n < N; n++) {
         frames[n] = bytes + (size_t)n * HW * C;
-        for (int c = 0; c < C; c++)
-            for (int i = 0; i < HW; i++)
-                x[((size_t)n * C + c) * HW + i] = frames[n][(size_t)i * C + c] * (1.0f / 255.0f);
+        mom[n] = G + (size_t)n * msize;
+        patch_moments(G + (size_t)n * msize, frames[n], C, H, W);
     }
+    patch_moments_sum(Gsum, mom, N, C);
+    float *x = malloc(nx * sizeof *x);
+    frames_to_planes(x, frames, N, C, HW);
     float *w1 = rnd((size_t)F * C * 9, -0.5, 0.5), *b1 = rnd(F, -0.5, 0.5);
     float *w2 = rnd((size_t)O * F * 9, -0.5, 0.5), *b2 = rnd(O, -0.5, 0.5);
     float *ga = rnd(F, 0.5, 2), *be = rnd(F, -1, 1), *dy = rnd(ny, -1, 1);
-    float *a0 = malloc(na * sizeof *a0), *a1 = malloc(na * sizeof *a1);
-    float *h = malloc(na * sizeof *h), *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
+    float *a0 = malloc(na * sizeof *a0), *h = malloc(na * sizeof *h);
+    float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
     float *g0 = malloc(na * sizeof *g0);
     float *rows = malloc(fused_rows_size(N, C, F, O, W) * sizeof *rows);
     int CF = C > F ? C : F, FO = F > O ? F : O;
     float *work = malloc(conv3x3_work_size(N, CF, FO) * sizeof *work);
-    float *xs_f = malloc(fused_xsums_size(N, C, F) * sizeof *xs_f);
-    float *xs_b = malloc(fused_xsums_size(N, C, F) * sizeof *xs_b);
+    float *xs = malloc(fused_xsums_size(N, C, F) * sizeof *xs);
     double *st0 = malloc(batchnorm_stats_size(N, FO) * sizeof *st0);
     double *st1 = malloc(batchnorm_stats_size(N, FO) * sizeof *st1);
     double *bw = malloc(batchnorm_work_size(N, F) * sizeof *bw);
@@ -350,24 +451,17 @@ static void test_streamed(int N, int C, int F, int O, int H, int W)
     double *sums = malloc(fused_backward_work_size(N, F) * sizeof *sums);
     float mean[CONV3X3_MAXCH], rstd[CONV3X3_MAXCH], sc[CONV3X3_MAXCH], sh[CONV3X3_MAXCH];
 
-    /* forward: bytes -> a, with statistics; then a -> bn, relu -> conv */
-    conv3x3_forward_stats(a0, st0, x, w1, b1, N, C, F, H, W);
-    conv3x3_forward_u8(a1, st1, frames, w1, b1, rows, N, C, F, H, W);
-    check_arrays("conv3x3_forward_u8 y", a1, a0, na, TOL);
-    check_stats("conv3x3_forward_u8", st1, a0, N, F, HW);
-    conv3x3_forward_u8(a1, NULL, frames, w1, b1, rows, N, C, F, H, W);
-    check_arrays("conv3x3_forward_u8 y (no stats)", a1, a0, na, TOL);
-    batchnorm_forward_train(h, mean, rstd, NULL, a0, ga, be, bw, N, F, HW);
+    /* forward: bytes -> a -> bn, relu -> h -> conv -> y, with statistics */
+    conv3x3_moment_stats(mean, rstd, NULL, Gsum, w1, b1, C, F);
     batchnorm_affine(sc, sh, mean, rstd, ga, be, F);
-    relu_forward(h, h, na);
+    conv3x3_forward(a0, x, w1, b1, N, C, F, H, W);
+    bn_relu_forward(h, a0, sc, sh, N, F, HW);
     conv3x3_forward_stats(y0, st0, h, w2, b2, N, F, O, H, W);
-    bn_relu_conv3x3_forward(y1, NULL, NULL, a0, sc, sh, mean, frames, C, w2, b2, rows,
-                            N, F, O, H, W);
-    check_arrays("bn_relu_conv3x3_forward y (no sums)", y1, y0, ny, TOL);
-    bn_relu_conv3x3_forward(y1, st1, xs_f, a0, sc, sh, mean, frames, C, w2, b2, rows,
-                            N, F, O, H, W);
-    check_arrays("bn_relu_conv3x3_forward y", y1, y0, ny, TOL);
-    check_stats("bn_relu_conv3x3_forward", st1, y0, N, O, HW);
+    conv_bn_relu_conv_forward(y1, NULL, frames, w1, b1, sc, sh, w2, b2, rows, N, C, F, O, H, W);
+    check_arrays("conv_bn_relu_conv_forward y (no stats)", y1, y0, ny, TOL);
+    conv_bn_relu_conv_forward(y1, st1, frames, w1, b1, sc, sh, w2, b2, rows, N, C, F, O, H, W);
+    check_arrays("conv_bn_relu_conv_forward y", y1, y0, ny, TOL);
+    check_stats("conv_bn_relu_conv_forward", st1, y0, N, O, HW);
 
     /* backward through conv2 and the ReLU: weight gradients and bn1's sums */
     float *dw0 = calloc((size_t)O * F * 9, sizeof(float)), *db0 = calloc(O, sizeof(float));
@@ -375,10 +469,10 @@ static void test_streamed(int N, int C, int F, int O, int H, int W)
     conv3x3_backward(g0, dw0, db0, dy, h, w2, work, N, F, O, H, W);
     relu_backward(g0, g0, h, na);
     plane_sums(sums0, g0, a0, mean, N, F, HW);
-    bn_relu_conv3x3_backward(sums, dw1, db1, xs_b, dy, NULL, a0, sc, sh, mean, frames, C, w2,
-                             work, rows, N, F, O, H, W);
-    check_arrays("bn_relu_conv3x3_backward dw", dw1, dw0, (size_t)O * F * 9, TOL_SUM);
-    check_arrays("bn_relu_conv3x3_backward db", db1, db0, O, TOL_SUM);
+    conv_bn_relu_conv_backward(sums, dw1, db1, xs, dy, NULL, frames, w1, b1, sc, sh, mean, w2,
+                               work, rows, N, C, F, O, H, W);
+    check_arrays("conv_bn_relu_conv_backward dw", dw1, dw0, (size_t)O * F * 9, TOL_SUM);
+    check_arrays("conv_bn_relu_conv_backward db", db1, db0, O, TOL_SUM);
     for (int i = 0; i < N * F; i++) {
         CHECK_CLOSE(sums[2 * i], sums0[2 * i], TOL, TOL_SUM);
         CHECK_CLOSE(sums[2 * i + 1], sums0[2 * i + 1], TOL, TOL_SUM);
@@ -391,7 +485,8 @@ static void test_streamed(int N, int C, int F, int O, int H, int W)
     float *dv1 = calloc((size_t)F * C * 9, sizeof(float)), *dc1 = calloc(F, sizeof(float));
     batchnorm_backward(g0, dg0, dbe0, g0, a0, mean, rstd, ga, bw, N, F, HW);
     conv3x3_backward(NULL, dv0, dc0, g0, x, w1, work, N, C, F, H, W);
-    bn_conv3x3_backward_finish(dv1, dc1, dg1, dbe1, sums, xs_f, xs_b, rstd, ga, N, C, F, H, W);
+    bn_conv3x3_backward_finish(dv1, dc1, dg1, dbe1, sums, Gsum, w1, b1, mean, xs, rstd, ga, N, C,
+                               F, H, W);
     check_arrays("bn_conv3x3_backward_finish dgamma", dg1, dg0, F, TOL_SUM);
     check_arrays("bn_conv3x3_backward_finish dbeta", dbe1, dbe0, F, TOL_SUM);
     check_arrays("bn_conv3x3_backward_finish dw", dv1, dv0, (size_t)F * C * 9, TOL_SUM);
@@ -416,11 +511,11 @@ static void test_streamed(int N, int C, int F, int O, int H, int W)
         p[k][2] = calloc((size_t)F * C * 9, sizeof(float)); p[k][3] = calloc(F, sizeof(float));
         p[k][4] = calloc(F, sizeof(float)); p[k][5] = calloc(F, sizeof(float));
         p[k][6] = malloc(fused_backward_work_size(N, F) * sizeof(double));
-        bn_relu_conv3x3_backward((double *)p[k][6], p[k][0], p[k][1], xs_b, k ? y1 : dyc,
-                                 k ? &cg : NULL, a0, sc, sh, mean, frames, C, w2, work, rows,
-                                 N, F, O, H, W);
-        bn_conv3x3_backward_finish(p[k][2], p[k][3], p[k][4], p[k][5], (double *)p[k][6], xs_f,
-                                   xs_b, rstd, ga, N, C, F, H, W);
+        conv_bn_relu_conv_backward((double *)p[k][6], p[k][0], p[k][1], xs, k ? y1 : dyc,
+                                   k ? &cg : NULL, frames, w1, b1, sc, sh, mean, w2, work, rows,
+                                   N, C, F, O, H, W);
+        bn_conv3x3_backward_finish(p[k][2], p[k][3], p[k][4], p[k][5], (double *)p[k][6], Gsum,
+                                   w1, b1, mean, xs, rstd, ga, N, C, F, H, W);
     }
     size_t len[] = {(size_t)O * F * 9, O, (size_t)F * C * 9, F, F, F,
                     fused_backward_work_size(N, F) * 2};
@@ -430,8 +525,9 @@ static void test_streamed(int N, int C, int F, int O, int H, int W)
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < 7; i++) free(p[k][i]);
 
-    free(bytes); free(frames); free(x); free(xs_f); free(xs_b); free(w1); free(b1); free(w2); free(b2); free(ga); free(be); free(dy);
-    free(a0); free(a1); free(h); free(y0); free(y1); free(g0); free(rows);
+    free(bytes); free(frames); free(mom); free(G); free(Gsum); free(x); free(xs);
+    free(w1); free(b1); free(w2); free(b2); free(ga); free(be); free(dy);
+    free(a0); free(h); free(y0); free(y1); free(g0); free(rows);
     free(work); free(st0); free(st1); free(bw); free(sums0); free(sums);
     free(dw0); free(db0); free(dw1); free(db1); free(dg0); free(dbe0); free(dg1); free(dbe1);
     free(dv0); free(dc0); free(dv1); free(dc1);
@@ -467,6 +563,14 @@ int main(void)
     for (size_t i = 0; i < sizeof sshapes / sizeof *sshapes; i++) {
         const int *s = sshapes[i];
         test_streamed(s[0], s[1], s[2], s[3], s[4], s[5]);
+    }
+    static const int mshapes[][5] = {
+        /* N, C, O, H, W: one row past the exact float sums' 256 columns */
+        {2, 3, 6, 5, 37}, {1, 1, 2, 1, 1}, {3, 2, 3, 4, 7}, {2, 3, 4, 2, 300}, {1, 4, 5, 6, 3},
+    };
+    for (size_t i = 0; i < sizeof mshapes / sizeof *mshapes; i++) {
+        const int *s = mshapes[i];
+        test_moments(s[0], s[1], s[2], s[3], s[4]);
     }
     return check_report("test_fused");
 }

@@ -13,6 +13,8 @@
  *                  epoch (forward with batch statistics, InfoNCE loss and
  *                  its gradient, backward, SGD update): 2 (T - 1) / epoch_s
  *   step_gflops    convolution flops of those frames (conv_flops below) / time
+ *   moments_s      the patch moments of the T frames (ssvae_video_moments),
+ *                  which ssvae_train computes once before its first epoch
  *   checksum       FNV-1a of the parameters and running statistics after
  *                  the epochs: equal at every thread count
  *
@@ -36,7 +38,7 @@ enum { B = 30, N = 2 * B, MAXLIST = 16 }; /* pairs, frames a step; list lengths 
 
 typedef struct bench_run {
     int threads;
-    double forward_fps, step_fps, step_gflops, epoch_s, half_epoch_s;
+    double forward_fps, step_fps, step_gflops, epoch_s, half_epoch_s, moments_s;
     uint64_t checksum;
 } bench_run;
 
@@ -111,6 +113,21 @@ static int bench_one(const uint8_t *video, int S, int T, int reps, bench_run *r,
         t[k] = now() - t0;
     }
     r->forward_fps = N / median(t + 1, reps);
+
+    /* The once-a-run patch moments of the T frames. */
+    double *moments = malloc((size_t)T * ssvae_frame_moments_size(mc.C) * sizeof *moments);
+    if (!moments) {
+        free(t);
+        ssvae_model_free(&m);
+        return ssvae_fail(err, "out of memory for the patch moments of %d frames", T);
+    }
+    for (int k = 0; k <= reps; k++) {
+        double t0 = now();
+        ssvae_video_moments(moments, video, T, mc.C, S, S);
+        t[k] = now() - t0;
+    }
+    r->moments_s = median(t + 1, reps);
+    free(moments);
 
     /* Real epochs of the paper's recipe, on T and T/2 frames. */
     ssvae_train_config tc;
@@ -197,7 +214,8 @@ int cmd_bench(int argc, char **argv)
                        "'size=S threads=T KEY=VALUE' (or 'size=S KEY=VALUE'), one figure a line, the\n"
                        "unit in the key: forward_fps, step_fps (frames/s), step_gflops (convolution\n"
                        "GFLOP/s of a training step), epoch_s, half_epoch_s (s, one ssvae_train epoch on\n"
-                       "T and T/2 frames), checksum (hex), identical (yes/no: equal checksums at every\n"
+                       "T and T/2 frames), moments_s (s, the patch moments of T frames, once a run),\n"
+                       "checksum (hex), identical (yes/no: equal checksums at every\n"
                        "thread count), video_bytes, peak_rss_kib (process peak so far). Medians of\n"
                        "--reps runs after a warm-up. Exit status 1 if the checksums differ.",
                        flags, argc, argv);
@@ -221,7 +239,7 @@ int cmd_bench(int argc, char **argv)
            frames, frames - 1, (frames - 3) / B + 1, reps, nmax); /* as ssvae_train batches */
     printf("# conv flops a frame: forward 2*9*H*W*(C*F+F*K) = %.0f*H*W; step (forward, backward data of\n"
            "#   conv2, backward weights of both) 2*9*H*W*(2*C*F+3*F*K) = %.0f*H*W; padding taps included;\n"
-           "#   the kernels run %.0f*H*W (one correlation more, for conv1's weight gradient)\n",
+           "#   the kernels run %.0f*H*W (conv1's forward once more: its output is remade, not stored)\n",
            fwd, step, step + 18.0 * 3 * 6);
     printf("# epoch_s: measured, one real ssvae_train call (epochs=1) on T frames, its epoch loop;\n"
            "#   half_epoch_s the same on T/2 frames (ideal ratio (T-1)/(T/2-1) = %.3f)\n",
@@ -277,6 +295,7 @@ int cmd_bench(int argc, char **argv)
             printf("size=%d threads=%d step_gflops=%.2f\n", S, r.threads, r.step_gflops);
             printf("size=%d threads=%d epoch_s=%.3f\n", S, r.threads, r.epoch_s);
             printf("size=%d threads=%d half_epoch_s=%.3f\n", S, r.threads, r.half_epoch_s);
+            printf("size=%d threads=%d moments_s=%.3f\n", S, r.threads, r.moments_s);
             printf("size=%d threads=%d checksum=%s\n", S, r.threads, hex);
             fflush(stdout);
             cJSON *o = cJSON_CreateObject();
@@ -286,6 +305,7 @@ int cmd_bench(int argc, char **argv)
             cJSON_AddNumberToObject(o, "step_gflops", r.step_gflops);
             cJSON_AddNumberToObject(o, "epoch_s", r.epoch_s);
             cJSON_AddNumberToObject(o, "half_epoch_s", r.half_epoch_s);
+            cJSON_AddNumberToObject(o, "moments_s", r.moments_s);
             cJSON_AddStringToObject(o, "checksum", hex);
             cJSON_AddItemToArray(jruns, o);
         }

@@ -238,7 +238,7 @@ void com_grad_row(float *dst, const com_grad *cg, const float *x_row, int n,
 /* Every row: dx (N, K, H, W) overwritten from x (N, K, H, W). */
 void com_sigmoid_bn_backward(float *dx, const com_grad *cg, const float *x, int N);
 
-/* Doubles of the per-plane sums (N, C, 2) bn_relu_conv3x3_backward writes. */
+/* Doubles of the per-plane sums (N, C, 2) conv_bn_relu_conv_backward writes. */
 size_t fused_backward_work_size(int N, int C);
 /* batchnorm_backward's second pass as dx = a dy + k (x - mean) + b (a, k,
  * b: C each) from per-plane sums (N, C, 2) of dy and of dy (x - mean),
@@ -248,59 +248,81 @@ void batchnorm_backward_coeffs(float *a, float *k, float *b, float *dgamma,
                                const float *rstd, const float *gamma, int N,
                                int C, int HW);
 
-/* Streamed convolutions (stream.c): the convolution's input is made a row
- * at a time into a ring of three rows per channel and never stored. Three
- * passes over a batch train an encoder x -> conv1 -> a1 (N, F)
- * -> batch norm, ReLU -> h1 -> conv2 -> a2 (N, K): conv3x3_forward_u8,
- * bn_relu_conv3x3_forward, and (after the loss) bn_relu_conv3x3_backward,
- * then bn_conv3x3_backward_finish with no pass of its own. x = q / 255 is
- * read from the frames' bytes, frames[n] (H, W, C) each. rows:
- * fused_rows_size(N, C, F, K, W) floats of scratch (one slot per frame),
- * enough for every pass; no alignment needed. */
+/* moments.c ------------------------------------------------------------ */
+/* The second moments of a frame's 3x3 patches (see moments.c):
+ * G = sum_p P(p) P(p)', P(p) the (C, 3, 3) patch of x = q / 255 at pixel p
+ * (zero outside the frame) followed by a 1; symmetric, (9C + 1)^2 =
+ * patch_moments_size(C) doubles, exact up to its last rounding. frame:
+ * (H, W, C) bytes. */
+size_t patch_moments_size(int C);
+void patch_moments(double *G, const uint8_t *frame, int C, int H, int W);
+/* sum = moments[0] + ... + moments[N - 1], in that order. */
+void patch_moments_sum(double *sum, const double *const *moments, int N,
+                       int C);
+/* mean, rstd, var_unbiased (O; the last may be NULL) of conv3x3_forward's
+ * output over a batch, as batchnorm_stats_finish gives them, from G: the
+ * batch's summed moments; w (O, C, 3, 3), b (O). */
+void conv3x3_moment_stats(float *mean, float *rstd, float *var_unbiased,
+                          const double *G, const float *w, const float *b,
+                          int C, int O);
+/* From the same G: E (O, 9C + 1) = sum over the batch of (a_o - mean_o)
+ * P, a = conv3x3_forward's output; X (9C + 1) = sum of P. */
+void conv3x3_moment_sums(double *E, double *X, const double *G, const float *w,
+                         const float *b, const float *mean, int C, int O);
+
+/* Streamed convolutions (stream.c): a convolution's input is made a row at
+ * a time into a ring of rows per channel and never stored. Two passes
+ * train an encoder x (bytes) -> conv1 -> a1 (F) -> batch norm, ReLU -> h1
+ * -> conv2 -> a2 (K): conv_bn_relu_conv_forward, and after the loss
+ * conv_bn_relu_conv_backward, then bn_conv3x3_backward_finish with no pass
+ * of its own. a1 and h1 are never stored: each pass remakes their rows
+ * from the frames' bytes, frames[n] (H, W, C) each, x = q / 255; bn1's
+ * batch statistics come from the frames' patch moments (moments.c).
+ * rows: fused_rows_size(N, C, F, K, W) floats of scratch (one slot per
+ * frame), enough for both passes; no alignment needed. */
 size_t fused_rows_size(int N, int C, int F, int K, int W);
-/* Floats of the per-frame sums the forward and backward passes leave for
- * bn_conv3x3_backward_finish (each pass its own buffer of this size). */
+/* Floats of the per-frame sums conv_bn_relu_conv_backward leaves for
+ * bn_conv3x3_backward_finish. */
 size_t fused_xsums_size(int N, int C, int F);
-/* conv3x3_forward_stats (stats may be NULL) of x, without storing x. */
-void conv3x3_forward_u8(float *y, double *stats, const uint8_t *const *frames,
-                        const float *w, const float *b, float *rows, int N,
-                        int C, int O, int H, int W);
-/* bn_relu_forward of a (N, C, H, W) then conv3x3_forward_stats (stats may
- * be NULL), without storing the ReLU's output. With xsums (not NULL), also
- * the sums of a - mean (mean: a's batch mean, C) and of 1 against x
- * (Cx channels: the frames a was made from) that
- * bn_conv3x3_backward_finish needs. */
-void bn_relu_conv3x3_forward(float *y, double *stats, float *xsums,
-                             const float *a, const float *scale,
-                             const float *shift, const float *mean,
-                             const uint8_t *const *frames, int Cx, const float *w,
-                             const float *b, float *rows, int N, int C, int O,
-                             int H, int W);
-/* The backward pass through bn_relu_conv3x3_forward: dw (O, C, 3, 3), db
- * (O) accumulate conv3x3_backward's weight gradients against
- * h = relu(a scale + shift) (remade from a); of the input gradient
- * dh = relu_backward(conv3x3_backward's dx) only sums leave: the batch norm
- * backward's per plane, sums (N, C, 2) = sum dh, sum dh (a - mean); and,
- * with xsums (not NULL), dh against x (as the forward's). The
- * gradient at the convolution's output is dy (N, O, H, W), or, with cg,
- * made by com_grad_row from dy = the next batch norm's input. work:
- * conv3x3_work_size(N, C, O) floats. */
-void bn_relu_conv3x3_backward(double *sums, float *dw, float *db,
-                              float *xsums, const float *dy,
-                              const com_grad *cg, const float *a,
-                              const float *scale, const float *shift,
-                              const float *mean, const uint8_t *const *frames, int Cx,
-                              const float *w, float *work, float *rows, int N,
-                              int C, int O, int H, int W);
-/* The rest: the batch norm's backward (sums from bn_relu_conv3x3_backward;
- * rstd, gamma of that batch norm; dgamma, dbeta (F) accumulate) and the
- * first convolution's weight gradients dw (F, C, 3, 3), db (F), which
- * accumulate, from the two passes' xsums alone (see stream.c). */
+/* y (N, O, H, W) = conv(relu(conv(x, w1, b1) scale + shift), w2, b2) and
+ * its batch statistics (stats: batchnorm_stats_size(N, O) doubles, or
+ * NULL). w1 (F, C, 3, 3), b1, scale, shift (F): the first convolution and
+ * its batch norm as x scale + shift; w2 (O, F, 3, 3), b2 (O). */
+void conv_bn_relu_conv_forward(float *y, double *stats,
+                               const uint8_t *const *frames, const float *w1,
+                               const float *b1, const float *scale,
+                               const float *shift, const float *w2,
+                               const float *b2, float *rows, int N, int C,
+                               int F, int O, int H, int W);
+/* The backward pass through conv_bn_relu_conv_forward up to the first
+ * batch norm: dw (O, F, 3, 3), db (O) accumulate conv3x3_backward's weight
+ * gradients against h1 (remade); of the input gradient
+ * dh = relu_backward(conv3x3_backward's dx) only sums leave: the batch
+ * norm backward's per plane, sums (N, F, 2) = sum dh, sum dh (a1 - mean),
+ * and xsums (fused_xsums_size) = dh against x. The gradient at the
+ * output is dy (N, O, H, W), or, with cg, made by com_grad_row from
+ * dy = the next batch norm's input. mean (F): bn1's batch mean. work:
+ * conv3x3_work_size(N, F, O) floats. */
+void conv_bn_relu_conv_backward(double *sums, float *dw, float *db,
+                                float *xsums, const float *dy,
+                                const com_grad *cg,
+                                const uint8_t *const *frames, const float *w1,
+                                const float *b1, const float *scale,
+                                const float *shift, const float *mean,
+                                const float *w2, float *work, float *rows,
+                                int N, int C, int F, int O, int H, int W);
+/* The rest: the first batch norm's backward (sums from
+ * conv_bn_relu_conv_backward; rstd, gamma of that batch norm; dgamma,
+ * dbeta (F) accumulate) and the first convolution's weight gradients
+ * dw (F, C, 3, 3), db (F), which accumulate, from the backward's xsums and
+ * the batch's summed patch moments G alone (see stream.c); w, b: that
+ * convolution's weights; mean: its batch mean. */
 void bn_conv3x3_backward_finish(float *dw, float *db, float *dgamma,
                                 float *dbeta, const double *sums,
-                                const float *xsums_forward,
-                                const float *xsums_backward,
-                                const float *rstd, const float *gamma, int N,
-                                int C, int F, int H, int W);
+                                const double *G, const float *w,
+                                const float *b, const float *mean,
+                                const float *xsums, const float *rstd,
+                                const float *gamma, int N, int C, int F,
+                                int H, int W);
 
 #endif

@@ -1,27 +1,31 @@
 /*
- * stream.c — the encoder's convolutions as three passes over a batch, each
- * a frame at a time and a row at a time (nn.h, "Streamed convolutions"):
+ * stream.c — the encoder's convolutions as two passes over a batch, each a
+ * frame at a time and a row at a time (nn.h, "Streamed convolutions"):
  *
- *   conv3x3_forward_u8        x (bytes) -> a1, bn1's statistics
- *   bn_relu_conv3x3_forward   a1 -> h1 -> a2, bn2's statistics, and sums of
- *                             a1 - mean against x for the backward
- *   bn_relu_conv3x3_backward  conv2's weight gradient, bn1's backward sums,
- *                             and sums of dh1 against x
+ *   conv_bn_relu_conv_forward   x (bytes) -> a1 -> h1 -> a2, and bn2's
+ *                               statistics
+ *   conv_bn_relu_conv_backward  conv2's weight gradient, bn1's backward
+ *                               sums, and sums of dh1 against x
  *   bn_conv3x3_backward_finish  conv1's weight gradient from those sums
+ *                               and the frames' patch moments (moments.c)
  *
- * A convolution's input never exists as a plane: each frame keeps a ring of
- * the last three rows of every input channel in its own slot of a
- * caller-owned buffer, made from a cheaper source (the frame's bytes, a1
- * through bn1 and the ReLU, or bn2's input through com_grad), and the
- * vector row kernels of conv_rows.c run over those rings. Only a1 and a2
- * are stored: memory traffic, not arithmetic, is what a plane costs here.
+ * No convolution's input exists as a plane: each frame keeps a ring of
+ * the last rows of every input channel in its own slot of a caller-owned
+ * buffer, made from a cheaper source (the frame's bytes; a1, remade by
+ * conv1 from them, through bn1 and the ReLU; bn2's input through
+ * com_grad), and the vector row kernels of conv_rows.c run over those
+ * rings. Only a2 is stored. Remaking a1 costs conv1's arithmetic again in
+ * the backward; storing it would cost a write and a read of 6 floats a
+ * pixel, and memory traffic is the scarcer resource here
+ * (docs/performance.md). bn1's batch statistics come from the frames'
+ * patch moments, so no pass is needed before bn1 can be applied.
  *
  * Work is split by frame; within a frame rows go in order; per-frame sums
  * are added across frames in frame order. Results do not depend on the
  * thread count.
  *
- * Letters: N frames, C input channels, O output channels, H x W pixels;
- * for the encoder C -> F -> K.
+ * Letters: N frames, C input channels, F hidden and O output channels,
+ * H x W pixels; for the encoder C -> F -> K.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -46,53 +50,53 @@
  * either side. */
 static size_t row_stride(int W) { return conv_rows_width(W) + 2 * NN_VL; }
 
-/* What a frame's slot holds, in padded rows: a ring of 3 rows for each of
- * R input channels and of D gradient channels, one zero row, Q rows of
+/* Rows a ring keeps per channel: the backward needs x's rows r - 1 .. r + 2
+ * at row r (r - 1 .. r + 1 for dh's sums against x, r .. r + 2 to remake
+ * a1's row r + 1). */
+#define RING 4
+
+/* What a frame's slot holds, in padded rows: a ring of RING rows for each
+ * of R input channels and of D gradient channels, one zero row, Q rows of
  * results; then A floats of weight-gradient sums. Every part starts on a
  * multiple of NN_VL floats. */
 typedef struct slot_shape { int R, D, Q; size_t A; } slot_shape;
 
-static size_t slot_rows(slot_shape sh) { return 3 * ((size_t)sh.R + sh.D) + 1 + (size_t)sh.Q; }
+static size_t slot_rows(slot_shape sh)
+{
+    return RING * ((size_t)sh.R + sh.D) + 1 + (size_t)sh.Q;
+}
 
 static size_t slot_size(slot_shape sh, int W)
 {
     return slot_rows(sh) * row_stride(W) + sh.A;
 }
 
-/* The slots of the three streamed passes of an encoder C -> F -> K. The
- * first convolution: x's rings; F results. The second: h1's and x's rings;
- * K results and F rows of a1 - mean; the sums of a1 - mean against x. The
- * backward: h1's, x's and the output gradient's rings; F rows of dh; the
- * sums of conv2's weight gradient and of dh against x. */
-static slot_shape shape_forward1(int C, int F) { return (slot_shape){C, 0, F, 0}; }
-static slot_shape shape_forward2(int C, int F, int K)
-{
-    return (slot_shape){F + C, 0, K + F, conv_rows_dw_size(C, F)};
-}
+/* The slots of the two passes of an encoder C -> F -> K. The forward:
+ * rings of x and h1; F rows of a1 and K of a2. The backward: rings of x,
+ * a1, h1 and the output gradient; F rows of dh; the sums of conv2's weight
+ * gradient and of dh against x. */
+static slot_shape shape_forward(int C, int F, int K) { return (slot_shape){C + F, 0, F + K, 0}; }
 static slot_shape shape_backward(int C, int F, int K)
 {
-    return (slot_shape){F + C, K, F, conv_rows_dw_size(F, K) + conv_rows_dw_size(C, F)};
+    return (slot_shape){C + 2 * F, K, F, conv_rows_dw_size(F, K) + conv_rows_dw_size(C, F)};
 }
 
 size_t fused_rows_size(int N, int C, int F, int K, int W)
 {
-    size_t s[] = {slot_size(shape_forward1(C, F), W), slot_size(shape_forward2(C, F, K), W),
-                  slot_size(shape_backward(C, F, K), W)};
-    size_t most = 0;
-    for (int i = 0; i < 3; i++) most = s[i] > most ? s[i] : most;
-    return (size_t)N * most + NN_VL; /* + room to align */
+    size_t f = slot_size(shape_forward(C, F, K), W), b = slot_size(shape_backward(C, F, K), W);
+    return (size_t)N * (f > b ? f : b) + NN_VL; /* + room to align */
 }
 
 size_t fused_xsums_size(int N, int C, int F)
 {
-    return (size_t)N * ((size_t)F + 1) * (9 * (size_t)C + 1);
+    return (size_t)N * F * (9 * (size_t)C + 1);
 }
 
 /* The parts of frame n's slot, zeroed (the pads and rows outside the image
  * must read as zero; the sums start at zero). */
 typedef struct slot {
-    float *ring;  /* (R, 3) padded rows: the inputs */
-    float *dring; /* (D, 3) padded rows: the output gradient */
+    float *ring;  /* (R, RING) padded rows: the inputs */
+    float *dring; /* (D, RING) padded rows: the output gradient */
     float *zero;  /* one padded row of zeros */
     float *out;   /* (Q) padded rows of results */
     float *acc;   /* A floats */
@@ -109,17 +113,17 @@ static slot slot_open(float *rows, int n, slot_shape sh, int W)
     slot s;
     s.stride = row_stride(W);
     s.ring = base + NN_VL;
-    s.dring = s.ring + 3 * (size_t)sh.R * s.stride;
-    s.zero = s.dring + 3 * (size_t)sh.D * s.stride;
+    s.dring = s.ring + RING * (size_t)sh.R * s.stride;
+    s.zero = s.dring + RING * (size_t)sh.D * s.stride;
     s.out = s.zero + s.stride;
     s.acc = base + slot_rows(sh) * s.stride;
     return s;
 }
 
-/* Row r of ring channel c (its first column). */
+/* Row r (-1 <= r) of ring channel c (its first column). */
 static float *ring_row(float *ring, size_t stride, int c, int r)
 {
-    return ring + ((size_t)c * 3 + r % 3) * stride;
+    return ring + ((size_t)c * RING + (r + RING) % RING) * stride;
 }
 
 /* in[3c + 0, 1, 2] = rows r - 1, r, r + 1 of the ring's C channels, the
@@ -128,10 +132,16 @@ static void ring_rows(const float **in, float *ring, const slot *s, int C,
                       int r, int H)
 {
     for (int c = 0; c < C; c++) {
-        in[3 * c] = r > 0 ? ring_row(ring, s->stride, c, r + 2) : s->zero;
+        in[3 * c] = r > 0 ? ring_row(ring, s->stride, c, r - 1) : s->zero;
         in[3 * c + 1] = ring_row(ring, s->stride, c, r);
         in[3 * c + 2] = r < H - 1 ? ring_row(ring, s->stride, c, r + 1) : s->zero;
     }
+}
+
+/* Row r of ring channels 0 .. C - 1, one pointer each. */
+static void ring_row_set(float **row, float *ring, size_t stride, int C, int r)
+{
+    for (int c = 0; c < C; c++) row[c] = ring_row(ring, stride, c, r);
 }
 
 /* The slot's result rows, one per channel. */
@@ -176,40 +186,41 @@ static void bn_relu_row(float *restrict dst, const float *restrict src,
     }
 }
 
-/* The rows of one frame n: its bytes (H, W, C) as x = q / 255; or a
- * (C, H, W) through scale and shift and a ReLU; or a as it is; or, with
- * cg, the gradient com_grad_row makes from a. */
-typedef struct row_source {
-    const uint8_t *frame;
-    const float *a, *scale, *shift;
-    const com_grad *cg;
-    int n, C, H, W;
-} row_source;
-
-/* Row r of every channel into its ring slot r % 3; columns W and on keep
- * the zeros slot_open wrote. */
-static void source_rows(float *ring, size_t stride, const row_source *src, int r)
+/* Row r of x's C channels into x's ring: frame_rows for a frame's bytes;
+ * columns W and on keep the zeros slot_open wrote. */
+static void x_rows(float *ring, size_t stride, const uint8_t *frame, int r,
+                   int C, int W)
 {
-    size_t plane = (size_t)src->H * src->W, at = (size_t)r * src->W;
-    if (src->frame) {
-        frame_rows(ring, stride, src->frame + at * src->C, r, src->C, src->W);
-        return;
-    }
-    for (int c = 0; c < src->C; c++) {
-        float *dst = ring_row(ring, stride, c, r);
-        if (src->cg) com_grad_row(dst, src->cg, src->a + c * plane + at, src->n, c, r);
-        else if (src->scale)
-            bn_relu_row(dst, src->a + c * plane + at, src->scale[c], src->shift[c], src->W);
-        else memcpy(dst, src->a + c * plane + at, (size_t)src->W * sizeof *dst);
+    frame_rows(ring, stride, frame + (size_t)r * W * C, r, C, W);
+}
+
+/* Row r of the O channels of the output gradient of frame n into its ring:
+ * dy (N, O, H, W) as it is, or made by cg from dy = a2. */
+static void grad_rows(float *ring, size_t stride, const float *dy,
+                      const com_grad *cg, int n, int r, int O, int H, int W)
+{
+    size_t plane = (size_t)H * W;
+    const float *src = dy + (size_t)n * O * plane + (size_t)r * W;
+    for (int o = 0; o < O; o++) {
+        float *dst = ring_row(ring, stride, o, r);
+        if (cg) com_grad_row(dst, cg, src + o * plane, n, o, r);
+        else memcpy(dst, src + o * plane, (size_t)W * sizeof *dst);
     }
 }
 
-/* The gradient rows of frame n: dy (N, O, H, W) as it is, or made by cg
- * from a2 = dy. */
-static row_source grad_source(const float *dy, const com_grad *cg, int n, int O,
-                              int H, int W)
+/* Row r of a1 = conv(x, w1, b1) into a[0 .. F) (padded rows; columns W
+ * and on are not zero), from x's ring; and h1 = relu(a1 scale + shift)
+ * into h1's ring. */
+static void hidden_row(float *const *a, float *hring, float *xring,
+                       const slot *s, const float *w1, const float *b1,
+                       const float *scale, const float *shift, int r, int C,
+                       int F, int H, int W)
 {
-    return (row_source){.a = dy + (size_t)n * O * H * W, .cg = cg, .n = n, .C = O, .H = H, .W = W};
+    const float *xin[3 * CONV3X3_MAXCH];
+    ring_rows(xin, xring, s, C, r, H);
+    conv_rows_forward(a, xin, w1, b1, C, F, conv_rows_width(W));
+    for (int f = 0; f < F; f++)
+        bn_relu_row(ring_row(hring, s->stride, f, r), a[f], scale[f], shift[f], W);
 }
 
 /* wt (C, O, 3, 3): w (O, C, 3, 3) flipped and transposed, so that
@@ -260,155 +271,43 @@ static void stream_fence(void)
 #endif
 }
 
-/* The first pass of the encoder: a1 (N, F, H, W) = conv of x = q / 255
- * with w, b, and its batch statistics. a1 is written past the caches: the
- * batch's a1 is larger than they are. */
-void conv3x3_forward_u8(float *y, double *stats, const uint8_t *const *frames,
-                        const float *w, const float *b, float *rows, int N,
-                        int C, int O, int H, int W)
+void conv_bn_relu_conv_forward(float *y, double *stats,
+                               const uint8_t *const *frames, const float *w1,
+                               const float *b1, const float *scale,
+                               const float *shift, const float *w2,
+                               const float *b2, float *rows, int N, int C,
+                               int F, int O, int H, int W)
 {
-    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
+    assert(C <= CONV3X3_MAXCH && F <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
     size_t plane = (size_t)H * W, Wv = conv_rows_width(W);
-    slot_shape shape = shape_forward1(C, O);
+    slot_shape shape = shape_forward(C, F, O);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        row_source src = {.frame = frames[n], .C = C, .H = H, .W = W};
         slot s = slot_open(rows, n, shape, W);
-        const float *in[3 * CONV3X3_MAXCH];
-        float *out[CONV3X3_MAXCH];
-        out_rows(out, &s, O);
+        float *xring = s.ring, *hring = s.ring + RING * (size_t)C * s.stride;
+        const float *hin[3 * CONV3X3_MAXCH];
+        float *out[2 * CONV3X3_MAXCH];
+        out_rows(out, &s, F + O);
+        float *const *a = out, *const *yr = out + F;
         if (stats)
             for (int o = 0; o < O; o++) {
                 double *st = stats + 3 * ((size_t)n * O + o);
                 st[0] = st[1] = st[2] = 0;
             }
-        source_rows(s.ring, s.stride, &src, 0);
+        /* x runs two rows ahead of a2, h1 one */
+        for (int r = 0; r < 2 && r < H; r++) x_rows(xring, s.stride, frames[n], r, C, W);
+        hidden_row(a, hring, xring, &s, w1, b1, scale, shift, 0, C, F, H, W);
         for (int r = 0; r < H; r++) {
-            if (r + 1 < H) source_rows(s.ring, s.stride, &src, r + 1);
-            ring_rows(in, s.ring, &s, C, r, H);
-            conv_rows_forward(out, in, w, b, C, O, Wv);
+            if (r + 2 < H) x_rows(xring, s.stride, frames[n], r + 2, C, W);
+            if (r + 1 < H) hidden_row(a, hring, xring, &s, w1, b1, scale, shift, r + 1, C, F, H, W);
+            ring_rows(hin, hring, &s, F, r, H);
+            conv_rows_forward(yr, hin, w2, b2, F, O, Wv);
             for (int o = 0; o < O; o++) {
-                stream_row(y + ((size_t)n * O + o) * plane + (size_t)r * W, out[o], W);
-                if (stats) batchnorm_row_stats(stats + 3 * ((size_t)n * O + o), out[o], W);
+                stream_row(y + ((size_t)n * O + o) * plane + (size_t)r * W, yr[o], W);
+                if (stats) batchnorm_row_stats(stats + 3 * ((size_t)n * O + o), yr[o], W);
             }
         }
         stream_fence();
-    }
-}
-
-/* The forward's xsums for one frame: the sums conv_rows_dw_reduce makes
- * for C inputs and F outputs (a1 - mean against x), then tap_sums' 9 C,
- * then the frame's pixel count. */
-static size_t xsums_per_frame(int C, int F) { return ((size_t)F + 1) * (9 * (size_t)C + 1); }
-
-/* X (C, 3, 3) = sum over pixels p of x_c(p + t), x zero outside the
- * frame, for the nine offsets t = (ky - 1, kx - 1): the whole channel less
- * the row and the column the offset pushes out, plus their corner. A
- * channel's row sums and edges are gathered row by row (tap_sums_row): in
- * float within a row, in double across rows. */
-typedef struct tap_sums {
-    double total, top, bottom, left, right;
-    double corner[2][2]; /* [top, bottom][left, right] */
-} tap_sums;
-
-static void tap_sums_row(tap_sums *t, const float *row, int r, int H, int W)
-{
-    float s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int j = 0; j < W; j++) s += row[j];
-    t->total += s;
-    t->left += row[0];
-    t->right += row[W - 1];
-    if (r == 0) {
-        t->top = s;
-        t->corner[0][0] = row[0];
-        t->corner[0][1] = row[W - 1];
-    }
-    if (r == H - 1) {
-        t->bottom = s;
-        t->corner[1][0] = row[0];
-        t->corner[1][1] = row[W - 1];
-    }
-}
-
-/* X (C, 3, 3) from the channels' sums, then X[9 C] = H W. */
-static void tap_sums_finish(float *X, const tap_sums *t, int C, int H, int W)
-{
-    for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-                /* ky = 0 reads one row up, so the bottom row is never
-                 * read; ky = 2 one down: the top row; likewise kx */
-                const tap_sums *q = t + c;
-                double s = q->total;
-                if (ky != 1) s -= ky == 0 ? q->bottom : q->top;
-                if (kx != 1) s -= kx == 0 ? q->right : q->left;
-                if (ky != 1 && kx != 1) s += q->corner[ky == 0][kx == 0];
-                X[c * 9 + ky * 3 + kx] = (float)s;
-            }
-    X[9 * C] = (float)((double)H * W);
-}
-
-void bn_relu_conv3x3_forward(float *y, double *stats, float *xsums,
-                             const float *a, const float *scale,
-                             const float *shift, const float *mean,
-                             const uint8_t *const *frames, int Cx, const float *w,
-                             const float *b, float *rows, int N, int C, int O,
-                             int H, int W)
-{
-    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH && Cx <= CONV3X3_MAXCH);
-    size_t plane = (size_t)H * W, Wv = conv_rows_width(W);
-    slot_shape shape = shape_forward2(Cx, C, O);
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        row_source src = {.a = a + (size_t)n * C * plane, .scale = scale, .shift = shift,
-                          .C = C, .H = H, .W = W};
-        row_source xsrc = {.frame = xsums ? frames[n] : NULL, .C = Cx, .H = H, .W = W};
-        slot s = slot_open(rows, n, shape, W);
-        float *xring = s.ring + 3 * (size_t)C * s.stride;
-        const float *in[3 * CONV3X3_MAXCH], *xin[3 * CONV3X3_MAXCH], *g[CONV3X3_MAXCH];
-        float *out[2 * CONV3X3_MAXCH];
-        out_rows(out, &s, O + C);
-        for (int c = 0; c < C; c++) g[c] = out[O + c];
-        tap_sums taps[CONV3X3_MAXCH];
-        memset(taps, 0, sizeof taps);
-        if (stats)
-            for (int o = 0; o < O; o++) {
-                double *st = stats + 3 * ((size_t)n * O + o);
-                st[0] = st[1] = st[2] = 0;
-            }
-        source_rows(s.ring, s.stride, &src, 0);
-        if (xsums) source_rows(xring, s.stride, &xsrc, 0);
-        for (int r = 0; r < H; r++) {
-            if (r + 1 < H) {
-                source_rows(s.ring, s.stride, &src, r + 1);
-                if (xsums) source_rows(xring, s.stride, &xsrc, r + 1);
-            }
-            ring_rows(in, s.ring, &s, C, r, H);
-            conv_rows_forward(out, in, w, b, C, O, Wv);
-            for (int o = 0; o < O; o++) {
-                memcpy(y + ((size_t)n * O + o) * plane + (size_t)r * W, out[o],
-                       (size_t)W * sizeof(float));
-                if (stats) batchnorm_row_stats(stats + 3 * ((size_t)n * O + o), out[o], W);
-            }
-            if (xsums) {
-                /* a - mean against x: a linear part of the backward */
-                for (int c = 0; c < C; c++) {
-                    const float *ar = src.a + c * plane + (size_t)r * W;
-                    float *q = out[O + c], m = mean[c];
-#pragma omp simd
-                    for (int j = 0; j < W; j++) q[j] = ar[j] - m;
-                }
-                ring_rows(xin, xring, &s, Cx, r, H);
-                conv_rows_dw(s.acc, g, xin, Cx, C, Wv);
-                for (int c = 0; c < Cx; c++) tap_sums_row(&taps[c], xin[3 * c + 1], r, H, W);
-            }
-        }
-        if (xsums) {
-            float *xs = xsums + (size_t)n * xsums_per_frame(Cx, C);
-            conv_rows_dw_reduce(xs, s.acc, Cx, C);
-            tap_sums_finish(xs + (size_t)C * (9 * Cx + 1), taps, Cx, H, W);
-        }
     }
 }
 
@@ -430,113 +329,106 @@ static void relu_mask_row(float *q, float *rs, float *rsx, const float *ar,
     *rsx = sx;
 }
 
-void bn_relu_conv3x3_backward(double *sums, float *dw, float *db,
-                              float *xsums, const float *dy,
-                              const com_grad *cg, const float *a,
-                              const float *scale, const float *shift,
-                              const float *mean, const uint8_t *const *frames, int Cx,
-                              const float *w, float *work, float *rows, int N,
-                              int C, int O, int H, int W)
+void conv_bn_relu_conv_backward(double *sums, float *dw, float *db,
+                                float *xsums, const float *dy,
+                                const com_grad *cg,
+                                const uint8_t *const *frames, const float *w1,
+                                const float *b1, const float *scale,
+                                const float *shift, const float *mean,
+                                const float *w2, float *work, float *rows,
+                                int N, int C, int F, int O, int H, int W)
 {
-    assert(C <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH && Cx <= CONV3X3_MAXCH);
-    size_t plane = (size_t)H * W, per = (size_t)O * C * 9 + O, Wv = conv_rows_width(W);
-    size_t xper = (size_t)C * (9 * (size_t)Cx + 1);
+    assert(C <= CONV3X3_MAXCH && F <= CONV3X3_MAXCH && O <= CONV3X3_MAXCH);
+    size_t per = (size_t)O * F * 9 + O, Wv = conv_rows_width(W);
+    size_t xper = (size_t)F * (9 * (size_t)C + 1);
     float wt[CONV3X3_MAXCH * CONV3X3_MAXCH * 9];
-    flip_kernel(wt, w, C, O);
-    slot_shape shape = shape_backward(Cx, C, O);
+    flip_kernel(wt, w2, F, O);
+    slot_shape shape = shape_backward(C, F, O);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        row_source src = {.a = a + (size_t)n * C * plane, .scale = scale,
-                          .shift = shift, .C = C, .H = H, .W = W};
-        row_source xsrc = {.frame = xsums ? frames[n] : NULL, .C = Cx, .H = H, .W = W};
-        row_source dsrc = grad_source(dy, cg, n, O, H, W);
         slot s = slot_open(rows, n, shape, W);
-        float *xring = s.ring + 3 * (size_t)C * s.stride;
-        float *xacc = s.acc + conv_rows_dw_size(C, O);
-        const float *in[3 * CONV3X3_MAXCH], *din[3 * CONV3X3_MAXCH], *g[CONV3X3_MAXCH];
-        const float *xin[3 * CONV3X3_MAXCH], *dh[CONV3X3_MAXCH];
-        float *out[CONV3X3_MAXCH];
-        out_rows(out, &s, C);
-        for (int c = 0; c < C; c++) dh[c] = out[c];
+        float *xring = s.ring, *aring = s.ring + RING * (size_t)C * s.stride;
+        float *hring = aring + RING * (size_t)F * s.stride;
+        float *xacc = s.acc + conv_rows_dw_size(F, O);
+        const float *hin[3 * CONV3X3_MAXCH], *din[3 * CONV3X3_MAXCH], *g[CONV3X3_MAXCH];
+        const float *xin[3 * CONV3X3_MAXCH];
+        float *dh[CONV3X3_MAXCH], *a[CONV3X3_MAXCH];
+        out_rows(dh, &s, F);
         double sc[CONV3X3_MAXCH] = {0}, scx[CONV3X3_MAXCH] = {0};
-        source_rows(s.ring, s.stride, &src, 0);
-        source_rows(s.dring, s.stride, &dsrc, 0);
-        if (xsums) source_rows(xring, s.stride, &xsrc, 0);
+        /* x runs two rows ahead of dh, a1, h1 and dy one */
+        for (int r = 0; r < 2 && r < H; r++) x_rows(xring, s.stride, frames[n], r, C, W);
+        ring_row_set(a, aring, s.stride, F, 0);
+        hidden_row(a, hring, xring, &s, w1, b1, scale, shift, 0, C, F, H, W);
+        grad_rows(s.dring, s.stride, dy, cg, n, 0, O, H, W);
         for (int r = 0; r < H; r++) {
+            if (r + 2 < H) x_rows(xring, s.stride, frames[n], r + 2, C, W);
             if (r + 1 < H) {
-                source_rows(s.ring, s.stride, &src, r + 1);
-                source_rows(s.dring, s.stride, &dsrc, r + 1);
-                if (xsums) source_rows(xring, s.stride, &xsrc, r + 1);
+                ring_row_set(a, aring, s.stride, F, r + 1);
+                hidden_row(a, hring, xring, &s, w1, b1, scale, shift, r + 1, C, F, H, W);
+                grad_rows(s.dring, s.stride, dy, cg, n, r + 1, O, H, W);
             }
-            ring_rows(in, s.ring, &s, C, r, H);
+            ring_rows(hin, hring, &s, F, r, H);
             ring_rows(din, s.dring, &s, O, r, H);
             for (int o = 0; o < O; o++) g[o] = din[3 * o + 1];
-            conv_rows_dw(s.acc, g, in, C, O, Wv);
+            conv_rows_dw(s.acc, g, hin, F, O, Wv);
             /* row r of the input gradient dh, masked in place: its sums,
              * and its correlations with x */
-            conv_rows_forward(out, din, wt, NULL, O, C, Wv);
-            for (int c = 0; c < C; c++) {
+            conv_rows_forward(dh, din, wt, NULL, O, F, Wv);
+            for (int f = 0; f < F; f++) {
                 float rs, rsx;
-                relu_mask_row(out[c], &rs, &rsx, src.a + c * plane + (size_t)r * W, scale[c],
-                              shift[c], mean[c], W);
-                sc[c] += rs;
-                scx[c] += rsx;
+                relu_mask_row(dh[f], &rs, &rsx, ring_row(aring, s.stride, f, r), scale[f],
+                              shift[f], mean[f], W);
+                sc[f] += rs;
+                scx[f] += rsx;
                 /* columns W and on: zero, as conv_rows_dw needs */
-                memset(out[c] + W, 0, (Wv - (size_t)W) * sizeof(float));
+                memset(dh[f] + W, 0, (Wv - (size_t)W) * sizeof(float));
             }
-            if (xsums) {
-                ring_rows(xin, xring, &s, Cx, r, H);
-                conv_rows_dw(xacc, dh, xin, Cx, C, Wv);
-            }
+            ring_rows(xin, xring, &s, C, r, H);
+            conv_rows_dw(xacc, (const float *const *)dh, xin, C, F, Wv);
         }
-        conv_rows_dw_reduce(work + (size_t)n * per, s.acc, C, O);
-        if (xsums) conv_rows_dw_reduce(xsums + (size_t)n * xper, xacc, Cx, C);
-        for (int c = 0; c < C; c++) {
-            sums[2 * ((size_t)n * C + c)] = sc[c];
-            sums[2 * ((size_t)n * C + c) + 1] = scx[c];
+        conv_rows_dw_reduce(work + (size_t)n * per, s.acc, F, O);
+        conv_rows_dw_reduce(xsums + (size_t)n * xper, xacc, C, F);
+        for (int f = 0; f < F; f++) {
+            sums[2 * ((size_t)n * F + f)] = sc[f];
+            sums[2 * ((size_t)n * F + f) + 1] = scx[f];
         }
     }
-    conv3x3_work_reduce(dw, db, work, N, C, O);
+    conv3x3_work_reduce(dw, db, work, N, F, O);
 }
 
 /* The batch norm backward is dx = a dh + k (a1 - mean) + b with a, k, b
- * constant per channel (bn_backward_coeffs), and the convolution's weight
- * gradient is linear in dx: dw[f, c, t] = sum_px dx_f(px) x_c(px + t)
- * = a_f D + k_f E + b_f X, with D = dh (*) x (the backward pass's xsums),
- * E = (a1 - mean) (*) x and X = 1 (*) x (the forward's). So no pass over
- * the batch is needed once a, k, b are known. Frames are summed in order,
- * in double. */
+ * constant per channel (batchnorm_backward_coeffs), and the convolution's
+ * weight gradient is linear in dx: for each patch entry i (a weight
+ * (c, ky, kx), or the bias), dw[f, i] = sum_px dx_f(px) P_i(px)
+ * = a_f D[f, i] + k_f E[f, i] + b_f X[i], with D = dh against P (the
+ * backward's xsums, added over frames in order, in double), and
+ * E = (a1 - mean) against P and X = 1 against P from the batch's patch
+ * moments (conv3x3_moment_sums). So no pass over the batch is needed once
+ * a, k, b are known. */
 void bn_conv3x3_backward_finish(float *dw, float *db, float *dgamma,
                                 float *dbeta, const double *sums,
-                                const float *xsums_forward,
-                                const float *xsums_backward,
-                                const float *rstd, const float *gamma, int N,
-                                int C, int F, int H, int W)
+                                const double *G, const float *w,
+                                const float *b, const float *mean,
+                                const float *xsums, const float *rstd,
+                                const float *gamma, int N, int C, int F,
+                                int H, int W)
 {
     assert(C <= CONV3X3_MAXCH && F <= CONV3X3_MAXCH);
     float ac[CONV3X3_MAXCH], kc[CONV3X3_MAXCH], bc[CONV3X3_MAXCH];
     batchnorm_backward_coeffs(ac, kc, bc, dgamma, dbeta, sums, rstd, gamma, N, F, H * W);
-    /* Layouts (xsums_per_frame): the forward's xsums hold, per frame,
-     * (F, C, 3, 3) sums of a1 - mean against x, F sums of a1 - mean, then
-     * X (C, 3, 3) and the pixel count; the backward's (F, C, 3, 3) sums of
-     * dh against x, then F sums of dh. */
-    size_t taps = 9 * (size_t)C;
-    size_t fper = xsums_per_frame(C, F), fx = (size_t)F * (taps + 1);
-    size_t bper = (size_t)F * (taps + 1), bias = (size_t)F * taps;
-    for (int f = 0; f < F; f++) {
-        for (size_t t = 0; t <= taps; t++) {
-            /* t < taps: weight (c, ky, kx) = t; t = taps: the bias */
-            size_t id = t < taps ? f * taps + t : bias + f;
-            size_t ix = fx + t;
-            double sd = 0, se = 0, sx = 0;
-            for (int n = 0; n < N; n++) {
-                sd += xsums_backward[(size_t)n * bper + id];
-                se += xsums_forward[(size_t)n * fper + id];
-                sx += xsums_forward[(size_t)n * fper + ix];
-            }
-            double v = ac[f] * sd + kc[f] * se + bc[f] * sx;
-            if (t < taps) dw[f * taps + t] += (float)v;
+    size_t taps = 9 * (size_t)C, P = taps + 1;
+    double E[CONV3X3_MAXCH * (9 * CONV3X3_MAXCH + 1)], X[9 * CONV3X3_MAXCH + 1];
+    conv3x3_moment_sums(E, X, G, w, b, mean, C, F);
+    /* xsums per frame (conv_rows_dw_reduce): (F, C, 3, 3) sums of dh
+     * against x, then F sums of dh */
+    size_t per = (size_t)F * P;
+    for (int f = 0; f < F; f++)
+        for (size_t i = 0; i < P; i++) {
+            size_t id = i < taps ? f * taps + i : (size_t)F * taps + f;
+            double sd = 0;
+            for (int n = 0; n < N; n++) sd += xsums[(size_t)n * per + id];
+            double v = ac[f] * sd + kc[f] * E[f * P + i] + bc[f] * X[i];
+            if (i < taps) dw[f * taps + i] += (float)v;
             else db[f] += (float)v;
         }
-    }
 }

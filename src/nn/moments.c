@@ -1,0 +1,163 @@
+/*
+ * moments.c — the second moments of a frame's 3x3 patches, from which the
+ * first convolution's batch statistics and one of the two parts of its
+ * weight gradient follow without a pass over the batch.
+ *
+ * Let P(p) be the patch of pixel p — x_c(p + t) for the C channels and
+ * nine offsets t, zero outside the frame, in the weights' (C, 3, 3) order —
+ * followed by a 1. The convolution's output is a_o(p) = u_o . P(p) with
+ * u_o = (w_o, b_o), so with G = sum_p P(p) P(p)' ((9C + 1)^2 per frame):
+ *
+ *   sum_p a_o          = u_o . G[last]
+ *   sum_p a_o^2        = u_o' G u_o
+ *   sum_p (a_o - m) P  = G u_o - m G[last]
+ *
+ * G depends on the frame alone, not on the weights: a training run
+ * computes it once per frame of its video (ssvae_train) and every step
+ * reads it back, which costs (9C + 1)^2 doubles a frame instead of a pass
+ * over the batch's pixels every step.
+ *
+ * x = q / 255 with q the byte, so G is 1 / 255^2 times a matrix of sums of
+ * products of bytes, which are computed exactly: a product is below 2^16,
+ * a float holds the sum of up to 256 of them exactly (256 * 255^2 < 2^24),
+ * and those sums are added in double (exact below 2^53). G is therefore
+ * the same whatever the order of the additions, the vector width or the
+ * thread count.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
+
+/* Columns whose byte products a float sums exactly: 256 * 255^2 < 2^24. */
+#define EXACT_COLS 256
+
+size_t patch_moments_size(int C)
+{
+    size_t P = 9 * (size_t)C + 1;
+    return P * P;
+}
+
+/* Row r of channel c of the frame as float bytes, into dst[1 .. W]; dst[0]
+ * and dst[W + 1] stay zero (the padding). */
+static void byte_row(float *dst, const uint8_t *frame, int c, int C, int r, int W)
+{
+    const uint8_t *src = frame + (size_t)r * W * C + c;
+    for (int j = 0; j < W; j++) dst[1 + j] = src[(size_t)j * C];
+}
+
+void patch_moments(double *G, const uint8_t *frame, int C, int H, int W)
+{
+    assert(C >= 1 && C <= CONV3X3_MAXCH && H >= 1 && W >= 1);
+    int T = 9 * C, P = T + 1;
+    size_t stride = (size_t)W + 2;
+    /* three rows per channel, as a ring, and a row of zeros */
+    float *rows = calloc((3 * (size_t)C + 1) * stride, sizeof *rows);
+    if (!rows) {
+        fprintf(stderr, "ssvae: out of memory (patch moments of a %dx%d frame)\n", W, H);
+        abort();
+    }
+    const float *zero = rows + 3 * (size_t)C * stride;
+    memset(G, 0, (size_t)P * P * sizeof *G);
+    const float *tap[9 * CONV3X3_MAXCH];
+    for (int c = 0; c < C; c++) byte_row(rows + (size_t)c * 3 * stride, frame, c, C, 0, W);
+    for (int r = 0; r < H; r++) {
+        for (int c = 0; c < C; c++) {
+            if (r + 1 < H)
+                byte_row(rows + ((size_t)c * 3 + (r + 1) % 3) * stride, frame, c, C, r + 1, W);
+            for (int ky = 0; ky < 3; ky++) {
+                int y = r + ky - 1;
+                const float *row = y < 0 || y >= H ? zero
+                                                   : rows + ((size_t)c * 3 + y % 3) * stride;
+                /* column j + kx - 1 of the frame is row[j + kx] */
+                for (int kx = 0; kx < 3; kx++) tap[c * 9 + ky * 3 + kx] = row + kx;
+            }
+        }
+        for (int j0 = 0; j0 < W; j0 += EXACT_COLS) {
+            int n = W - j0 < EXACT_COLS ? W - j0 : EXACT_COLS;
+            for (int i = 0; i < T; i++) {
+                const float *a = tap[i] + j0;
+                float s1 = 0;
+#pragma omp simd reduction(+ : s1)
+                for (int j = 0; j < n; j++) s1 += a[j];
+                G[(size_t)i * P + T] += s1;
+                for (int k = i; k < T; k++) {
+                    const float *b = tap[k] + j0;
+                    float s = 0;
+#pragma omp simd reduction(+ : s)
+                    for (int j = 0; j < n; j++) s += a[j] * b[j];
+                    G[(size_t)i * P + k] += s;
+                }
+            }
+        }
+    }
+    free(rows);
+    /* bytes to x = q / 255, and the lower triangle from the upper */
+    const double k1 = 1.0 / 255.0, k2 = k1 * k1;
+    for (int i = 0; i < T; i++) {
+        for (int k = i; k < T; k++) G[(size_t)k * P + i] = G[(size_t)i * P + k] *= k2;
+        G[(size_t)T * P + i] = G[(size_t)i * P + T] *= k1;
+    }
+    G[(size_t)T * P + T] = (double)H * W;
+}
+
+void patch_moments_sum(double *sum, const double *const *moments, int N, int C)
+{
+    size_t n = patch_moments_size(C);
+    memset(sum, 0, n * sizeof *sum);
+    for (int f = 0; f < N; f++)
+        for (size_t i = 0; i < n; i++) sum[i] += moments[f][i];
+}
+
+/* u = (w_o, b_o) in double. */
+static void unit_weights(double *u, const float *w, const float *b, int o, int T)
+{
+    for (int i = 0; i < T; i++) u[i] = w[(size_t)o * T + i];
+    u[T] = b[o];
+}
+
+void conv3x3_moment_stats(float *mean, float *rstd, float *var_unbiased,
+                          const double *G, const float *w, const float *b,
+                          int C, int O)
+{
+    int T = 9 * C, P = T + 1;
+    double M = G[(size_t)T * P + T], u[9 * CONV3X3_MAXCH + 1];
+    for (int o = 0; o < O; o++) {
+        unit_weights(u, w, b, o, T);
+        double s1 = 0, s2 = 0;
+        for (int i = 0; i < P; i++) {
+            double gu = 0;
+            for (int k = 0; k < P; k++) gu += G[(size_t)i * P + k] * u[k];
+            s1 += u[i] * G[(size_t)T * P + i];
+            s2 += u[i] * gu;
+        }
+        double mu = s1 / M, var = s2 / M - mu * mu;
+        if (var < 0) var = 0; /* rounding, for a constant output */
+        mean[o] = (float)mu;
+        rstd[o] = (float)(1.0 / sqrt(var + BATCHNORM_EPS));
+        if (var_unbiased) var_unbiased[o] = (float)(M > 1 ? var * M / (M - 1) : 0.0);
+    }
+}
+
+void conv3x3_moment_sums(double *E, double *X, const double *G, const float *w,
+                         const float *b, const float *mean, int C, int O)
+{
+    int T = 9 * C, P = T + 1;
+    double u[9 * CONV3X3_MAXCH + 1];
+    for (int i = 0; i < P; i++) X[i] = G[(size_t)T * P + i];
+    for (int o = 0; o < O; o++) {
+        unit_weights(u, w, b, o, T);
+        for (int i = 0; i < P; i++) {
+            double gu = 0;
+            for (int k = 0; k < P; k++) gu += G[(size_t)i * P + k] * u[k];
+            E[(size_t)o * P + i] = gu - (double)mean[o] * X[i];
+        }
+    }
+}
