@@ -33,10 +33,6 @@
 
 #include "nn/nn.h"
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
 /* Full-width AVX-512 vectors where the target has them (see fused.c). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
 #pragma GCC target("prefer-vector-width=512")
@@ -233,44 +229,6 @@ static void flip_kernel(float *wt, const float *w, int C, int O)
                 wt[(c * O + o) * 9 + t] = w[(o * C + c) * 9 + (8 - t)];
 }
 
-/* dst[0..W) = src[0..W) with stores that bypass the caches where the
- * target has them: a batch's planes are far larger than the caches and are
- * read again only in the next pass, so a cached store would first read the
- * line it overwrites, which costs as much memory traffic as the store.
- * stream_fence() after a frame's last row orders these stores before the
- * threads meet. */
-static void stream_row(float *restrict dst, const float *restrict src, int W)
-{
-    int j = 0;
-#if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
-#if defined(__AVX512F__)
-    const int L = 16;
-#elif defined(__AVX__)
-    const int L = 8;
-#else
-    const int L = 4;
-#endif
-    for (; j < W && (uintptr_t)(dst + j) % (L * sizeof(float)); j++) dst[j] = src[j];
-    for (; j + L <= W; j += L) {
-#if defined(__AVX512F__)
-        _mm512_stream_ps(dst + j, _mm512_loadu_ps(src + j));
-#elif defined(__AVX__)
-        _mm256_stream_ps(dst + j, _mm256_loadu_ps(src + j));
-#else
-        _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
-#endif
-    }
-#endif
-    for (; j < W; j++) dst[j] = src[j];
-}
-
-static void stream_fence(void)
-{
-#if defined(__SSE2__)
-    _mm_sfence();
-#endif
-}
-
 void conv_bn_relu_conv_forward(float *y, double *stats,
                                const uint8_t *const *frames, const float *w1,
                                const float *b1, const float *scale,
@@ -303,11 +261,10 @@ void conv_bn_relu_conv_forward(float *y, double *stats,
             ring_rows(hin, hring, &s, F, r, H);
             conv_rows_forward(yr, hin, w2, b2, F, O, Wv);
             for (int o = 0; o < O; o++) {
-                stream_row(y + ((size_t)n * O + o) * plane + (size_t)r * W, yr[o], W);
+                memcpy(y + ((size_t)n * O + o) * plane + (size_t)r * W, yr[o], (size_t)W * sizeof(float));
                 if (stats) batchnorm_row_stats(stats + 3 * ((size_t)n * O + o), yr[o], W);
             }
         }
-        stream_fence();
     }
 }
 
