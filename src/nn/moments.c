@@ -38,6 +38,8 @@
 
 /* Columns whose byte products a float sums exactly: 256 * 255^2 < 2^24. */
 #define EXACT_COLS 256
+/* Zeros either side of a row: the column lags reach two columns out. */
+#define PAD 2
 
 size_t patch_moments_size(int C)
 {
@@ -45,55 +47,97 @@ size_t patch_moments_size(int C)
     return P * P;
 }
 
-/* Row r of channel c of the frame as float bytes, into dst[1 .. W]; dst[0]
- * and dst[W + 1] stay zero (the padding). */
+/* Row r of channel c of the frame as float bytes, into dst[0 .. W); the PAD
+ * floats either side stay zero. */
 static void byte_row(float *dst, const uint8_t *frame, int c, int C, int r, int W)
 {
     const uint8_t *src = frame + (size_t)r * W * C + c;
-    for (int j = 0; j < W; j++) dst[1 + j] = src[(size_t)j * C];
+    for (int j = 0; j < W; j++) dst[j] = src[(size_t)j * C];
 }
 
+/* sum_{t < W} a[t] b[t], exactly: floats over EXACT_COLS columns at a
+ * time, then double. a[t], b[t] are bytes (or the zero padding). */
+static double exact_dot(const float *a, const float *b, int W)
+{
+    double s = 0;
+    for (int j0 = 0; j0 < W; j0 += EXACT_COLS) {
+        int n = W - j0 < EXACT_COLS ? W - j0 : EXACT_COLS;
+        float f = 0;
+#pragma omp simd reduction(+ : f)
+        for (int j = 0; j < n; j++) f += a[j0 + j] * b[j0 + j];
+        s += f;
+    }
+    return s;
+}
+
+static double exact_sum(const float *a, int W)
+{
+    double s = 0;
+    for (int j0 = 0; j0 < W; j0 += EXACT_COLS) {
+        int n = W - j0 < EXACT_COLS ? W - j0 : EXACT_COLS;
+        float f = 0;
+#pragma omp simd reduction(+ : f)
+        for (int j = 0; j < n; j++) f += a[j0 + j];
+        s += f;
+    }
+    return s;
+}
+
+/* The patch entries of one image row come from 3C "base rows", row
+ * r + ky - 1 of channel c for base index 3c + ky, each read at the three
+ * column shifts kx - 1; entry (c, ky, kx) is 3 (3c + ky) + kx. Two entries'
+ * product summed along the row depends on their shifts only through the
+ * lag d = kx' - kx, up to the one column a shift pushes out of the frame:
+ *   sum_j A(j + kx - 1) B(j + kx' - 1) = L(d) - [kx = 0] A(W-1) B(W-1+d)
+ *                                             - [kx = 2] A(0) B(d),
+ * L(d) = sum_{t < W} A(t) B(t + d), with A, B zero outside the row. So a
+ * pair of base rows needs 5 sums along the row (3 for a row with itself),
+ * not 9. */
 void patch_moments(double *G, const uint8_t *frame, int C, int H, int W)
 {
     assert(C >= 1 && C <= CONV3X3_MAXCH && H >= 1 && W >= 1);
-    int T = 9 * C, P = T + 1;
-    size_t stride = (size_t)W + 2;
-    /* three rows per channel, as a ring, and a row of zeros */
-    float *rows = calloc((3 * (size_t)C + 1) * stride, sizeof *rows);
+    int T = 9 * C, P = T + 1, nb = 3 * C;
+    size_t stride = (size_t)W + 2 * PAD;
+    /* three rows per channel, as a ring */
+    float *rows = calloc(3 * (size_t)C * stride, sizeof *rows);
     if (!rows) {
         fprintf(stderr, "ssvae: out of memory (patch moments of a %dx%d frame)\n", W, H);
         abort();
     }
-    const float *zero = rows + 3 * (size_t)C * stride;
     memset(G, 0, (size_t)P * P * sizeof *G);
-    const float *tap[9 * CONV3X3_MAXCH];
-    for (int c = 0; c < C; c++) byte_row(rows + (size_t)c * 3 * stride, frame, c, C, 0, W);
+    const float *base[3 * CONV3X3_MAXCH];
+    for (int c = 0; c < C; c++) byte_row(rows + (size_t)c * 3 * stride + PAD, frame, c, C, 0, W);
     for (int r = 0; r < H; r++) {
         for (int c = 0; c < C; c++) {
             if (r + 1 < H)
-                byte_row(rows + ((size_t)c * 3 + (r + 1) % 3) * stride, frame, c, C, r + 1, W);
+                byte_row(rows + ((size_t)c * 3 + (r + 1) % 3) * stride + PAD, frame, c, C,
+                         r + 1, W);
             for (int ky = 0; ky < 3; ky++) {
                 int y = r + ky - 1;
-                const float *row = y < 0 || y >= H ? zero
-                                                   : rows + ((size_t)c * 3 + y % 3) * stride;
-                /* column j + kx - 1 of the frame is row[j + kx] */
-                for (int kx = 0; kx < 3; kx++) tap[c * 9 + ky * 3 + kx] = row + kx;
+                base[3 * c + ky] = y < 0 || y >= H
+                                       ? NULL : rows + ((size_t)c * 3 + y % 3) * stride + PAD;
             }
         }
-        for (int j0 = 0; j0 < W; j0 += EXACT_COLS) {
-            int n = W - j0 < EXACT_COLS ? W - j0 : EXACT_COLS;
-            for (int i = 0; i < T; i++) {
-                const float *a = tap[i] + j0;
-                float s1 = 0;
-#pragma omp simd reduction(+ : s1)
-                for (int j = 0; j < n; j++) s1 += a[j];
-                G[(size_t)i * P + T] += s1;
-                for (int k = i; k < T; k++) {
-                    const float *b = tap[k] + j0;
-                    float s = 0;
-#pragma omp simd reduction(+ : s)
-                    for (int j = 0; j < n; j++) s += a[j] * b[j];
-                    G[(size_t)i * P + k] += s;
+        for (int a = 0; a < nb; a++) {
+            const float *A = base[a];
+            if (!A) continue; /* a row outside the frame: all zero */
+            double s = exact_sum(A, W);
+            for (int kx = 0; kx < 3; kx++)
+                G[(size_t)(3 * a + kx) * P + T] += s - (kx == 0 ? A[W - 1] : 0) -
+                                                   (kx == 2 ? A[0] : 0);
+            for (int b = a; b < nb; b++) {
+                const float *B = base[b];
+                if (!B) continue;
+                for (int d = a == b ? 0 : -2; d <= 2; d++) {
+                    double L = exact_dot(A, B + d, W);
+                    for (int kx = 0; kx < 3; kx++) {
+                        int kx2 = kx + d;
+                        if (kx2 < 0 || kx2 > 2) continue;
+                        double v = L;
+                        if (kx == 0) v -= (double)A[W - 1] * B[W - 1 + d];
+                        if (kx == 2) v -= (double)A[0] * B[d];
+                        G[(size_t)(3 * a + kx) * P + 3 * b + kx2] += v;
+                    }
                 }
             }
         }
