@@ -167,20 +167,29 @@ static void unit_weights(double *u, const float *w, const float *b, int o, int T
     u[T] = b[o];
 }
 
+/* gu = G u, G (P, P). */
+static void gram_times(double *gu, const double *G, const double *u, int P)
+{
+    for (int i = 0; i < P; i++) {
+        double s = 0;
+        for (int k = 0; k < P; k++) s += G[(size_t)i * P + k] * u[k];
+        gu[i] = s;
+    }
+}
+
 void conv3x3_moment_stats(float *mean, float *rstd, float *var_unbiased,
                           const double *G, const float *w, const float *b,
                           int C, int O)
 {
     int T = 9 * C, P = T + 1;
-    double M = G[(size_t)T * P + T], u[9 * CONV3X3_MAXCH + 1];
+    double M = G[(size_t)T * P + T], u[9 * CONV3X3_MAXCH + 1], gu[9 * CONV3X3_MAXCH + 1];
     for (int o = 0; o < O; o++) {
         unit_weights(u, w, b, o, T);
+        gram_times(gu, G, u, P);
         double s1 = 0, s2 = 0;
         for (int i = 0; i < P; i++) {
-            double gu = 0;
-            for (int k = 0; k < P; k++) gu += G[(size_t)i * P + k] * u[k];
             s1 += u[i] * G[(size_t)T * P + i];
-            s2 += u[i] * gu;
+            s2 += u[i] * gu[i];
         }
         double mu = s1 / M, var = s2 / M - mu * mu;
         if (var < 0) var = 0; /* rounding, for a constant output */
@@ -194,14 +203,11 @@ void conv3x3_moment_sums(double *E, double *X, const double *G, const float *w,
                          const float *b, const float *mean, int C, int O)
 {
     int T = 9 * C, P = T + 1;
-    double u[9 * CONV3X3_MAXCH + 1];
+    double u[9 * CONV3X3_MAXCH + 1], gu[9 * CONV3X3_MAXCH + 1];
     for (int i = 0; i < P; i++) X[i] = G[(size_t)T * P + i];
     for (int o = 0; o < O; o++) {
         unit_weights(u, w, b, o, T);
-        for (int i = 0; i < P; i++) {
-            double gu = 0;
-            for (int k = 0; k < P; k++) gu += G[(size_t)i * P + k] * u[k];
-            E[(size_t)o * P + i] = gu - (double)mean[o] * X[i];
-        }
+        gram_times(gu, G, u, P);
+        for (int i = 0; i < P; i++) E[(size_t)o * P + i] = gu[i] - (double)mean[o] * X[i];
     }
 }

@@ -147,11 +147,13 @@ static void out_rows(float **out, const slot *s, int n)
 }
 
 /* x = q / 255: row r of every channel of a frame's interleaved bytes
- * (W, C) into the ring. Three channels (colour video) have a loop of their
- * own, which the compiler vectorises with shuffles; a general C does not. */
-static void frame_rows(float *ring, size_t stride, const uint8_t *restrict src,
-                       int r, int C, int W)
+ * (H, W, C) into x's ring; columns W and on keep the zeros slot_open wrote.
+ * Three channels (colour video) have a loop of their own, which the
+ * compiler vectorises with shuffles; a general C does not. */
+static void x_rows(float *ring, size_t stride, const uint8_t *frame, int r,
+                   int C, int W)
 {
+    const uint8_t *restrict src = frame + (size_t)r * W * C;
     const float k = 1.0f / 255.0f;
     if (C == 3) {
         float *restrict d0 = ring_row(ring, stride, 0, r);
@@ -180,14 +182,6 @@ static void bn_relu_row(float *restrict dst, const float *restrict src,
         float v = src[j] * scale + shift;
         dst[j] = v > 0.0f ? v : 0.0f;
     }
-}
-
-/* Row r of x's C channels into x's ring: frame_rows for a frame's bytes;
- * columns W and on keep the zeros slot_open wrote. */
-static void x_rows(float *ring, size_t stride, const uint8_t *frame, int r,
-                   int C, int W)
-{
-    frame_rows(ring, stride, frame + (size_t)r * W * C, r, C, W);
 }
 
 /* Row r of the O channels of the output gradient of frame n into its ring:
