@@ -186,15 +186,35 @@ int ssvae_balls_generate(const ssvae_balls_config *cfg, uint8_t *frames,
 /* ------------------------------------------------------------------------ */
 
 typedef enum ssvae_prior_kind {
-    SSVAE_PRIOR_GAUSSIAN, /* log f = -|z - z'|^2 / (2 L^2), theta = [log L]  (Eq. 36) */
-    SSVAE_PRIOR_LINEAR,   /* log f = z^T W z',  theta = W (D x D, row-major) (Eq. 5)  */
+    SSVAE_PRIOR_GAUSSIAN,      /* log f = -|z - z'|^2 / (2 L^2), theta = [log L]  (Eq. 36) */
+    SSVAE_PRIOR_LINEAR,        /* log f = z^T W z',  theta = W (D x D, row-major) (Eq. 5)  */
+    SSVAE_PRIOR_COSINE,        /* log f = kappa cos(z, z'), theta = [log kappa] (von Mises-Fisher) */
+    SSVAE_PRIOR_GAUSSIAN_DIAG, /* log f = -sum_d (z_d - z'_d)^2 / (2 L_d^2), theta = log L (D) */
+    SSVAE_PRIOR_STUDENT_T,     /* log f = -(nu + D)/2 log(1 + |z - z'|^2 / (nu L^2)), theta = [log L, log nu] */
+    SSVAE_PRIOR_DYNAMICS,      /* P(z'|z) = N(z'; A z + b, diag sigma^2), theta = [A (D x D), b (D), log sigma (D)] */
+    SSVAE_PRIOR_MLP,           /* log f = MLP([z, z']), one tanh hidden layer */
+    SSVAE_PRIOR_HINGE,         /* C-SWM's energy: -|z - z'|^2 with a hinge loss on the negatives (not InfoNCE) */
     SSVAE_PRIOR_COUNT
 } ssvae_prior_kind;
 
+struct ssvae_train_config; /* the recipe (below): what a prior starts from */
+
+/* One prior (critic), a row of the table in src/priors/priors.c. Latents
+ * z, z' reach it in the prior's units (z * units, ssvae_model_config).
+ * Every op is required except `loss`. */
 typedef struct ssvae_prior_ops {
     const char *name;        /* "gaussian", "linear", ... */
     const char *density;     /* the P(z'|z) it stands for, one line for humans */
+    const char *choose;      /* when to choose it, one line for humans */
     int (*nparams)(int D);   /* length of theta */
+    /* Where training starts: sets theta from the recipe and the first
+     * batch's latents z, zp (B, D), drawing from rng if the start is random,
+     * and returns the scale it chose (the run's "init" value: L0, W0, ...). */
+    double (*init)(float *theta, const struct ssvae_train_config *cfg,
+                   const float *z, const float *zp, int B, int D, ssvae_rng *rng);
+    /* frozen (theta's length) arrives all 0: sets 1 for the entries the
+     * recipe holds fixed (a fixed length scale, student-t's nu). */
+    void (*freeze)(uint8_t *frozen, const struct ssvae_train_config *cfg, int D);
     /* s (B, B): s[i*B + j] = log f(z_i, z'_j); z, zp: (B, D) */
     void (*logits)(float *s, const float *theta, const float *z,
                    const float *zp, int B, int D);
@@ -205,11 +225,21 @@ typedef struct ssvae_prior_ops {
                             const float *z, const float *zp, int B, int D);
     /* One-line description of the learned parameters, e.g. "L=0.0213". */
     void (*describe)(char *buf, size_t len, const float *theta, int D);
+    /* The loss over the logits and, if ds is not NULL, dloss/ds (B, B),
+     * overwritten. NULL: InfoNCE (ssvae_infonce), whose log B - loss is an
+     * ELBO; a prior with its own loss has no ELBO (reported as NaN). */
+    double (*loss)(float *ds, const float *s, int B);
 } ssvae_prior_ops;
 
 const ssvae_prior_ops *ssvae_prior_get(ssvae_prior_kind kind);
 /* By name; returns -1 if the name is unknown. */
 int ssvae_prior_lookup(const char *name, ssvae_prior_kind *kind);
+/* The names of every prior in the table, comma-separated ("gaussian,
+ * linear, ..."), into buf; returns buf. */
+const char *ssvae_prior_names(char *buf, size_t len);
+/* The batch loss of a prior over its logits s (B, B), ds as in its ops'
+ * loss (InfoNCE when the prior has none). */
+double ssvae_prior_loss(const ssvae_prior_ops *ops, float *ds, const float *s, int B);
 
 /* ------------------------------------------------------------------------ */
 /* InfoNCE loss                                                              */
@@ -385,11 +415,15 @@ typedef struct ssvae_train_config {
     int batch;              /* pairs a batch, default 30 */
     int offset;             /* pairs are frames (t, t + offset), default 1 */
     uint64_t seed;          /* initialisation and shuffling, default 1 */
-    double L0;              /* gaussian: initial L; <= 0 means from the data
-                             * (RMS |z - z'| over the first batch's pairs) */
-    int learn_L;            /* gaussian: 1 learns log L, 0 holds L fixed */
-    double W0;              /* linear: W = W0 I; <= 0 means scaled so the
-                             * first batch's logits have unit spread */
+    double L0;              /* gaussian family: initial L (or sigma); <= 0
+                             * means from the data (RMS |z - z'| over the
+                             * first batch's pairs) */
+    int learn_L;            /* 1 learns the prior's scale (L, sigma, kappa),
+                             * 0 holds it at its start */
+    double W0;              /* linear: W = W0 I; cosine: kappa = W0; <= 0
+                             * means scaled so the first batch's logits
+                             * have unit spread */
+    double nu;              /* student-t: degrees of freedom, default 1 */
 } ssvae_train_config;
 
 /* The paper's recipe: SGD, lr 0.005, 30 epochs, 30 pairs, L0 and W0 from

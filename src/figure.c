@@ -289,7 +289,9 @@ static int read_inputs(const char *run_dir, const ssvae_figure_options *opt, fig
         if (ssvae_model_load(&in->model[i], path, err))
             return -1;
         const ssvae_model_config *c = &in->model[i].cfg;
-        if (c->supervised || c->prior != (i == 0 ? SSVAE_PRIOR_GAUSSIAN : SSVAE_PRIOR_LINEAR))
+        ssvae_prior_kind want = SSVAE_PRIOR_COUNT;
+        ssvae_prior_lookup(learned_models[i], &want);
+        if (c->supervised || c->prior != want)
             return ssvae_fail(err, "%s: not a %s-prior model", path, learned_models[i]);
         if (c->H != in->H || c->W != in->W || c->K != in->K)
             return ssvae_fail(err, "%s: model is for %d x %d frames with %d maps, the data are %d x %d with %d balls",
@@ -645,8 +647,6 @@ static int panel_pred(plot_canvas *c, const fig_input *in, int which, int t, int
     char text[160], bname[48], learned[64];
     ball_name(bname, sizeof bname, in, ball);
     ssvae_prior_get(m->cfg.prior)->describe(learned, sizeof learned, m->head, m->D);
-    if (m->cfg.prior == SSVAE_PRIOR_GAUSSIAN)
-        snprintf(learned, sizeof learned, "L = %.2g px", exp((double)m->head[0]) / m->cfg.units * W);
     snprintf(text, sizeof text, "%s prior: where %s goes next", learned_models[which], bname);
     plot_color(BLACK);
     plot_canvas_text(c, c->w / 2.0, 22 * s, 0.5, 1.05, text);

@@ -30,6 +30,7 @@ void ssvae_train_config_default(ssvae_train_config *cfg)
     cfg->L0 = 0;      /* from the data */
     cfg->learn_L = 1;
     cfg->W0 = 0;      /* unit spread */
+    cfg->nu = 1;      /* student-t: the Cauchy */
 }
 
 void ssvae_train_result_free(ssvae_train_result *r)
@@ -72,7 +73,7 @@ static double prior_step(ssvae_model *m, const batch_bufs *b, int B)
     float units = (float)m->cfg.units;
     for (size_t i = 0; i < n; i++) b->zu[i] = b->z[i] * units;
     prior->logits(b->s, m->head, b->zu, b->zu + (size_t)B * D, B, D);
-    double loss = ssvae_infonce(b->ds, b->s, B);
+    double loss = ssvae_prior_loss(prior, b->ds, b->s, B);
     memset(b->dzu, 0, n * sizeof *b->dzu);
     prior->logits_backward(b->dzu, b->dzu + (size_t)B * D, m->grads + (m->head - m->params),
                            b->ds, m->head, b->zu, b->zu + (size_t)B * D, B, D);
@@ -133,15 +134,11 @@ static int fill_batch(batch_bufs *b, const ssvae_train_data *d, const video_mome
 }
 
 /* Sets the head's starting point (SPEC section 3: start where the loss has
- * a gradient) from z of the first batch, and returns the scale chosen:
- *   gaussian: L0 = sqrt(mean_i |z_i - z'_i|^2) in the prior's units, unless
- *             cfg->L0 > 0 gives it;
- *   linear:   W = a I with a = 1 / std_ij(s_ij - mean_j s_ij) at W = I (the
- *             logits' spread that the softmax sees is 1), unless cfg->W0 > 0;
- *   other priors keep the zero start the model gives them;
- *   supervised: PyTorch's nn.Linear initialisation. */
+ * a gradient) from z of the first batch, and returns the scale chosen: a
+ * prior starts as its table row says (its init op, from the latents in
+ * its units); the supervised baseline as PyTorch's nn.Linear. */
 static double init_head(ssvae_model *m, const ssvae_train_config *cfg,
-                        const batch_bufs *b, int B, ssvae_rng *rng)
+                        batch_bufs *b, int B, ssvae_rng *rng)
 {
     int D = m->D;
     if (m->cfg.supervised) {
@@ -149,44 +146,9 @@ static double init_head(ssvae_model *m, const ssvae_train_config *cfg,
         for (size_t i = 0; i < m->nhead; i++) m->head[i] = (float)(bound * (2 * ssvae_rng_uniform(rng) - 1));
         return bound;
     }
-    const float *z = b->z, *zp = b->z + (size_t)B * D;
-    double u = m->cfg.units;
-    if (m->cfg.prior == SSVAE_PRIOR_GAUSSIAN) {
-        double L = cfg->L0;
-        if (!(L > 0)) {
-            double ss = 0;
-            for (int i = 0; i < B * D; i++) ss += u * u * ((double)z[i] - zp[i]) * ((double)z[i] - zp[i]);
-            L = sqrt(ss / B);
-            if (!(L > 0)) L = 1e-6; /* identical frames: any small L */
-        }
-        m->head[0] = (float)log(L);
-        return L;
-    }
-    if (m->cfg.prior == SSVAE_PRIOR_LINEAR) {
-        double a = cfg->W0;
-        if (!(a > 0)) {
-            double s1 = 0, s2 = 0;
-            for (int i = 0; i < B; i++) {
-                double row[4096], mean = 0;
-                for (int j = 0; j < B; j++) {
-                    double dot = 0;
-                    for (int d = 0; d < D; d++) dot += u * u * (double)z[i * D + d] * zp[j * D + d];
-                    row[j] = dot;
-                    mean += dot / B;
-                }
-                for (int j = 0; j < B; j++) {
-                    s1 += row[j] - mean;
-                    s2 += (row[j] - mean) * (row[j] - mean);
-                }
-            }
-            double var = s2 / (B * B) - (s1 / (B * B)) * (s1 / (B * B));
-            a = var > 0 ? 1.0 / sqrt(var) : 1.0;
-        }
-        for (int i = 0; i < D; i++)
-            for (int j = 0; j < D; j++) m->head[i * D + j] = i == j ? (float)a : 0.0f;
-        return a;
-    }
-    return 0;
+    float units = (float)m->cfg.units;
+    for (size_t i = 0; i < (size_t)2 * B * D; i++) b->zu[i] = b->z[i] * units;
+    return ssvae_prior_get(m->cfg.prior)->init(m->head, cfg, b->zu, b->zu + (size_t)B * D, B, D, rng);
 }
 
 int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
@@ -299,9 +261,11 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
     }
 
     memset(m->frozen, 0, m->nparams);
-    if (!m->cfg.supervised && m->cfg.prior == SSVAE_PRIOR_GAUSSIAN && !cfg->learn_L)
-        m->frozen[m->head - m->params] = 1;
+    if (!m->cfg.supervised) ssvae_prior_get(m->cfg.prior)->freeze(m->frozen + (m->head - m->params), cfg, D);
 
+    /* InfoNCE's log B - loss is an ELBO; the supervised loss and a prior
+     * with its own loss have none (reported as 0). */
+    int has_elbo = !m->cfg.supervised && !ssvae_prior_get(m->cfg.prior)->loss;
     double t_start = now();
     for (int epoch = first_epoch; epoch <= cfg->epochs && status == 0; epoch++) {
         double t0 = now(), sum_loss = 0, sum_elbo = 0;
@@ -323,7 +287,7 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
             ssvae_optim_step(&opt, m->params, m->grads, m->frozen);
             memset(m->grads, 0, m->nparams * sizeof *m->grads);
             sum_loss += loss;
-            sum_elbo += m->cfg.supervised ? 0.0 : log((double)nb) - loss;
+            sum_elbo += has_elbo ? log((double)nb) - loss : 0.0;
             steps++;
         }
         if (status) break;

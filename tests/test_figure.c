@@ -228,6 +228,41 @@ static void test_predictive_gaussian(void)
     }
 }
 
+/* Every prior of the table, at its own start from a batch of nearby
+ * pairs: the map is a finite distribution over the pixels summing to 1. */
+static void test_predictive_every_prior(void)
+{
+    for (int k = 0; k < SSVAE_PRIOR_COUNT; k++) {
+        ssvae_model m;
+        map_model(&m, (ssvae_prior_kind)k, 0, 1.0);
+        enum { B = 4 };
+        float zb[2 * B * 6];
+        for (int i = 0; i < B * 6; i++) {
+            zb[i] = (float)(0.2 + 0.6 * fabs(sin(1.3 * i + 0.4)));
+            zb[B * 6 + i] = zb[i] + (float)(0.02 * cos(2.1 * i));
+        }
+        ssvae_train_config cfg;
+        ssvae_train_config_default(&cfg);
+        ssvae_rng rng;
+        ssvae_rng_seed(&rng, 3);
+        const ssvae_prior_ops *ops = ssvae_prior_get((ssvae_prior_kind)k);
+        ops->init(m.head, &cfg, zb, zb + B * 6, B, m.D, &rng);
+        float *p = malloc((size_t)m.cfg.H * m.cfg.W * sizeof *p);
+        ssvae_error err;
+        CHECK(ssvae_predictive_map(&m, zb, 1, p, &err) == 0, "%s: %s", ops->name, err.msg);
+        double sum = 0;
+        int finite = 1;
+        for (int i = 0; i < m.cfg.H * m.cfg.W; i++) {
+            sum += p[i];
+            finite &= isfinite(p[i]) && p[i] >= 0;
+        }
+        CHECK(finite, "%s: a pixel is negative or not finite", ops->name);
+        CHECK_CLOSE(sum, 1.0, 1e-5, 0);
+        free(p);
+        ssvae_model_free(&m);
+    }
+}
+
 static void test_predictive_linear(void)
 {
     ssvae_model m;
@@ -528,6 +563,7 @@ int main(int argc, char **argv)
     test_png();
     test_predictive_gaussian();
     test_predictive_linear();
+    test_predictive_every_prior();
     test_figure();
     test_cli(argv[0]);
     remove_tree(dir);

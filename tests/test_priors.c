@@ -26,8 +26,26 @@ static double urand(void) /* [0, 1) */
 }
 static float frand(double lo, double hi) { return (float)(lo + (hi - lo) * urand()); }
 
+/* B rows of D latents uniform in [-1, 1], each row at least 0.5 long: the
+ * cosine critic's curvature grows as 1/|z|^2, and central differences with
+ * h = 1e-2 need it bounded. */
+static void latents(float *z, int B, int D)
+{
+    for (int i = 0; i < B; i++) {
+        double n2;
+        do {
+            n2 = 0;
+            for (int d = 0; d < D; d++) {
+                z[i * D + d] = frand(-1, 1);
+                n2 += (double)z[i * D + d] * z[i * D + d];
+            }
+        } while (n2 < 0.25);
+    }
+}
+
 #define MAXB 5
 #define MAXD 6
+#define MAXP 1024 /* theta of the largest prior at D = MAXD */
 
 /* ------------------------------------------------------------------------ */
 /* Closed forms, table, names                                               */
@@ -36,9 +54,13 @@ static float frand(double lo, double hi) { return (float)(lo + (hi - lo) * urand
 static void test_table(void)
 {
     ssvae_prior_kind k = SSVAE_PRIOR_COUNT;
+    char names[256];
+    CHECK(strcmp(ssvae_prior_names(names, sizeof names),
+                 "gaussian, linear, cosine, gaussian-diag, student-t, dynamics, mlp, hinge") == 0,
+          "names: %s", names);
     CHECK(ssvae_prior_lookup("gaussian", &k) == 0 && k == SSVAE_PRIOR_GAUSSIAN, "gaussian -> %d", (int)k);
     CHECK(ssvae_prior_lookup("linear", &k) == 0 && k == SSVAE_PRIOR_LINEAR, "linear -> %d", (int)k);
-    const char *bad[] = {"", "Gaussian", "gauss", "linear ", "cosine", "bilinear"};
+    const char *bad[] = {"", "Gaussian", "gauss", "linear ", "Cosine", "bilinear"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         k = SSVAE_PRIOR_COUNT;
         CHECK(ssvae_prior_lookup(bad[i], &k) == -1 && k == SSVAE_PRIOR_COUNT, "\"%s\" accepted", bad[i]);
@@ -47,7 +69,8 @@ static void test_table(void)
     for (int p = 0; p < SSVAE_PRIOR_COUNT; p++) {
         const ssvae_prior_ops *ops = ssvae_prior_get((ssvae_prior_kind)p);
         CHECK(ops && ops->name && ops->density && ops->density[0], "prior %d incomplete", p);
-        CHECK(ops->logits && ops->logits_backward && ops->describe && ops->nparams, "prior %d ops", p);
+        CHECK(ops->logits && ops->logits_backward && ops->describe && ops->nparams && ops->init &&
+              ops->freeze && ops->choose, "prior %d ops", p);
         /* the name in the table finds the same row */
         CHECK(ssvae_prior_lookup(ops->name, &k) == 0 && (int)k == p, "%s round trip", ops->name);
     }
@@ -118,6 +141,26 @@ static void test_linear_closed_form(void)
 /* Finite differences                                                        */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * theta for a check: the prior's own start (init op, with L0 = 1 and
+ * W0 = 1 so scales are O(1) on O(1) latents), each entry then moved by up
+ * to +-jitter, so A != I, b != 0, unequal scales etc. are all exercised.
+ */
+static void start_theta(const ssvae_prior_ops *ops, float *theta, const float *z, const float *zp,
+                        int B, int D, double jitter)
+{
+    ssvae_train_config cfg;
+    ssvae_train_config_default(&cfg);
+    cfg.L0 = 1;
+    cfg.W0 = 1;
+    cfg.nu = 3;
+    ssvae_rng rng;
+    ssvae_rng_seed(&rng, 7);
+    ops->init(theta, &cfg, z, zp, B, D, &rng);
+    for (int k = 0; k < ops->nparams(D); k++)
+        theta[k] += frand(-jitter, jitter);
+}
+
 /* J = sum_ij r_ij s_ij(z, z', theta), in double from the float logits. Its
  * gradient is logits_backward with ds = r. */
 static double objective(const ssvae_prior_ops *ops, const float *r, const float *theta,
@@ -164,25 +207,21 @@ static double central(const ssvae_prior_ops *ops, const float *r, float *theta, 
 #define FD_RTOL 1e-3
 
 static double fd_worst; /* largest |fd - analytic| / tolerance seen */
+static int kinks_skipped; /* hinge chain checks whose step crossed the margin */
 
 static void fd_check_prior(ssvae_prior_kind kind, int B, int D)
 {
     const ssvae_prior_ops *ops = ssvae_prior_get(kind);
     int P = ops->nparams(D);
-    float theta[MAXD * MAXD], z[MAXB * MAXD], zp[MAXB * MAXD], r[MAXB * MAXB];
-    float dz[MAXB * MAXD], dzp[MAXB * MAXD], dth[MAXD * MAXD];
+    float theta[MAXP], z[MAXB * MAXD], zp[MAXB * MAXD], r[MAXB * MAXB];
+    float dz[MAXB * MAXD], dzp[MAXB * MAXD], dth[MAXP];
     const float pre = 0.25f; /* gradients start here: backward must add */
 
-    if (kind == SSVAE_PRIOR_GAUSSIAN)
-        theta[0] = frand(-0.3, 0.3); /* L in [0.74, 1.35] */
-    else
-        for (int k = 0; k < P; k++)
-            theta[k] = frand(-1, 1) / (float)D;
-    for (int k = 0; k < B * D; k++) {
-        z[k] = frand(-1, 1);
-        zp[k] = frand(-1, 1);
+    latents(z, B, D);
+    latents(zp, B, D);
+    for (int k = 0; k < B * D; k++)
         dz[k] = dzp[k] = pre;
-    }
+    start_theta(ops, theta, z, zp, B, D, 0.2);
     for (int k = 0; k < B * B; k++)
         r[k] = frand(-1, 1);
     for (int k = 0; k < P; k++)
@@ -217,12 +256,25 @@ static void fd_check_prior(ssvae_prior_kind kind, int B, int D)
 }
 
 /* The full chain: J = infonce(logits(z, z')), gradient through ds. */
+/* Which off-diagonal logits pass the hinge's margin (bit k of the mask);
+ * 0 for InfoNCE priors, whose loss is smooth. */
+static uint64_t kink_side(const ssvae_prior_ops *ops, const float *s, int B)
+{
+    uint64_t mask = 0;
+    if (ops->loss)
+        for (int k = 0; k < B * B; k++)
+            if (s[k] > -1.0f)
+                mask |= 1ULL << k;
+    return mask;
+}
+
 static double chain_loss(const ssvae_prior_ops *ops, const float *theta, const float *z,
-                         const float *zp, int B, int D)
+                         const float *zp, int B, int D, uint64_t *side)
 {
     float s[MAXB * MAXB];
     ops->logits(s, theta, z, zp, B, D);
-    return ssvae_infonce(NULL, s, B);
+    *side = kink_side(ops, s, B);
+    return ssvae_prior_loss(ops, NULL, s, B);
 }
 
 /*
@@ -238,32 +290,36 @@ static void fd_check_chain(ssvae_prior_kind kind, int B, int D)
 {
     const ssvae_prior_ops *ops = ssvae_prior_get(kind);
     int P = ops->nparams(D);
-    float theta[MAXD * MAXD], z[MAXB * MAXD], zp[MAXB * MAXD], s[MAXB * MAXB], ds[MAXB * MAXB];
-    float dz[MAXB * MAXD] = {0}, dzp[MAXB * MAXD] = {0}, dth[MAXD * MAXD] = {0};
-    if (kind == SSVAE_PRIOR_GAUSSIAN)
-        theta[0] = frand(-0.3, 0.3);
-    else
-        for (int k = 0; k < P; k++)
-            theta[k] = frand(-1, 1);
-    for (int k = 0; k < B * D; k++) {
-        z[k] = frand(-1, 1);
+    float theta[MAXP], z[MAXB * MAXD], zp[MAXB * MAXD], s[MAXB * MAXB], ds[MAXB * MAXB];
+    float dz[MAXB * MAXD] = {0}, dzp[MAXB * MAXD] = {0}, dth[MAXP] = {0};
+    latents(z, B, D);
+    for (int k = 0; k < B * D; k++)
         zp[k] = z[k] + frand(-0.3, 0.3); /* positives near, as in training */
-    }
+    start_theta(ops, theta, z, zp, B, D, 0.3);
     ops->logits(s, theta, z, zp, B, D);
-    ssvae_infonce(ds, s, B);
+    ssvae_prior_loss(ops, ds, s, B);
     ops->logits_backward(dz, dzp, dth, ds, theta, z, zp, B, D);
 
     struct { const char *what; float *x, *g; int n; } vars[] = {
         {"z", z, dz, B * D}, {"z'", zp, dzp, B * D}, {"theta", theta, dth, P}};
-    for (int v = 0; v < 3; v++) {
+    /* A hinge loss has kinks: a step in its scale moves every pair at once
+     * and some across the margin, so its theta is checked at the logits
+     * (fd_check_prior), where it is smooth, and not through the loss. */
+    int nvars = ops->loss ? 2 : 3;
+    for (int v = 0; v < nvars; v++) {
         for (int k = 0; k < vars[v].n; k++) {
             float *x = vars[v].x, x0 = x[k];
             float xp = (float)(x0 + FD_H), xm = (float)(x0 - FD_H);
+            uint64_t sp, sm;
             x[k] = xp;
-            double Jp = chain_loss(ops, theta, z, zp, B, D);
+            double Jp = chain_loss(ops, theta, z, zp, B, D, &sp);
             x[k] = xm;
-            double Jm = chain_loss(ops, theta, z, zp, B, D);
+            double Jm = chain_loss(ops, theta, z, zp, B, D, &sm);
             x[k] = x0;
+            if (sp != sm) { /* the step crosses a hinge: no derivative to compare */
+                kinks_skipped++;
+                continue;
+            }
             double fd = (Jp - Jm) / ((double)xp - (double)xm), an = vars[v].g[k];
             double err = fabs(fd - an);
             if (err / (CHAIN_ATOL + FD_RTOL * fabs(an)) > fd_worst)
@@ -275,8 +331,88 @@ static void fd_check_chain(ssvae_prior_kind kind, int B, int D)
     }
 }
 
+/* dynamics at A = I, b = 0, equal sigma is the Gaussian prior with L = sigma */
+static void test_dynamics_is_gaussian(void)
+{
+    const ssvae_prior_ops *g = ssvae_prior_get(SSVAE_PRIOR_GAUSSIAN);
+    const ssvae_prior_ops *dy = ssvae_prior_get(SSVAE_PRIOR_DYNAMICS);
+    enum { B = 5, D = 6 };
+    float z[B * D], zp[B * D], sg[B * B], sd[B * B], thg[1], thd[D * D + 2 * D];
+    for (int k = 0; k < B * D; k++) {
+        z[k] = frand(0, 1);
+        zp[k] = z[k] + frand(-0.05, 0.05);
+    }
+    ssvae_train_config cfg;
+    ssvae_train_config_default(&cfg);
+    ssvae_rng rng;
+    ssvae_rng_seed(&rng, 1);
+    double Lg = g->init(thg, &cfg, z, zp, B, D, &rng), Ld = dy->init(thd, &cfg, z, zp, B, D, &rng);
+    CHECK(Lg == Ld, "starts differ: %g %g", Lg, Ld);
+    g->logits(sg, thg, z, zp, B, D);
+    dy->logits(sd, thd, z, zp, B, D);
+    double worst = 0;
+    int same = 0;
+    for (int k = 0; k < B * B; k++) {
+        double e = fabs((double)sg[k] - sd[k]) / (fabs((double)sg[k]) + 1e-30);
+        worst = e > worst ? e : worst;
+        same += sg[k] == sd[k];
+    }
+    CHECK(worst <= 1e-6, "dynamics at its start vs gaussian: relative %g", worst);
+    if (getenv("SSVAE_TEST_VERBOSE"))
+        printf("dynamics = gaussian: %d of %d logits bit for bit, worst relative %.3g\n", same, B * B, worst);
+}
+
+/* The recipe's fixed scale freezes exactly the scale entries; student-t's
+ * nu is always frozen and takes --nu; hinge's L is never trained. */
+static void test_freeze(void)
+{
+    ssvae_train_config cfg;
+    ssvae_train_config_default(&cfg);
+    enum { D = 4 };
+    uint8_t fr[MAXP];
+    struct { ssvae_prior_kind k; int learned_frozen, fixed_frozen; } want[] = {
+        {SSVAE_PRIOR_GAUSSIAN, 0, 1}, {SSVAE_PRIOR_LINEAR, 0, 0}, {SSVAE_PRIOR_COSINE, 0, 1},
+        {SSVAE_PRIOR_GAUSSIAN_DIAG, 0, D}, {SSVAE_PRIOR_STUDENT_T, 1, 2}, {SSVAE_PRIOR_DYNAMICS, 0, D},
+        {SSVAE_PRIOR_MLP, 0, 0}, {SSVAE_PRIOR_HINGE, 1, 1}};
+    CHECK(sizeof want / sizeof *want == SSVAE_PRIOR_COUNT, "every prior listed");
+    for (size_t w = 0; w < sizeof want / sizeof *want; w++) {
+        const ssvae_prior_ops *ops = ssvae_prior_get(want[w].k);
+        for (int fixed = 0; fixed < 2; fixed++) {
+            cfg.learn_L = !fixed;
+            memset(fr, 0, sizeof fr);
+            ops->freeze(fr, &cfg, D);
+            int n = 0;
+            for (int p = 0; p < ops->nparams(D); p++) n += fr[p];
+            int expect = fixed ? want[w].fixed_frozen : want[w].learned_frozen;
+            CHECK(n == expect, "%s fixed=%d: %d frozen, want %d", ops->name, fixed, n, expect);
+        }
+    }
+    float th[2], z[2 * D] = {0.1f, 0.2f, 0.3f, 0.4f, 0.1f, 0.25f, 0.3f, 0.45f};
+    cfg.nu = 4;
+    cfg.L0 = 0.5;
+    ssvae_prior_get(SSVAE_PRIOR_STUDENT_T)->init(th, &cfg, z, z + D, 1, D, NULL);
+    CHECK_CLOSE(exp(th[1]), 4.0, 0, 1e-6);
+    CHECK_CLOSE(exp(th[0]), 0.5, 0, 1e-6);
+}
+
+/* hinge loss closed form: B = 2, s = [[-0.5, -3], [-0.2, -0.1]], margin 1:
+ * rows: 0.5 + max(0, 1 - 3) = 0.5; 0.1 + max(0, 1 - 0.2) = 0.9; mean 0.7 */
+static void test_hinge_loss(void)
+{
+    const ssvae_prior_ops *h = ssvae_prior_get(SSVAE_PRIOR_HINGE);
+    float s[4] = {-0.5f, -3.0f, -0.2f, -0.1f}, ds[4];
+    double loss = ssvae_prior_loss(h, ds, s, 2);
+    CHECK_CLOSE(loss, 0.7, 1e-7, 0);
+    CHECK(ds[0] == -0.5f && ds[1] == 0.0f && ds[2] == 0.5f && ds[3] == -0.5f,
+          "ds = %g %g %g %g", ds[0], ds[1], ds[2], ds[3]);
+    CHECK(ssvae_prior_get(SSVAE_PRIOR_GAUSSIAN)->loss == NULL, "gaussian is InfoNCE");
+}
+
 int main(void)
 {
+    test_dynamics_is_gaussian();
+    test_freeze();
+    test_hinge_loss();
     test_table();
     test_gaussian_closed_form();
     test_linear_closed_form();
@@ -290,6 +426,7 @@ int main(void)
                     fd_check_chain((ssvae_prior_kind)p, Bs[b], Ds[d]);
                 }
     if (getenv("SSVAE_TEST_VERBOSE"))
-        printf("largest |fd - analytic| / tolerance: %.3g\n", fd_worst);
+        printf("largest |fd - analytic| / tolerance: %.3g (%d hinge steps across the margin skipped)\n",
+               fd_worst, kinks_skipped);
     return check_report("test_priors");
 }

@@ -41,7 +41,7 @@ static int save_epoch(void *ctx, const ssvae_model *m, const ssvae_train_state *
 static int recipe_given(const cli_recipe *r)
 {
     return strcmp(r->preset, "default") || r->optim || r->lr > 0 || r->momentum >= 0 ||
-           r->batch > 0 || r->L0 || r->W0 || r->units || r->fix_L || r->seed != 1;
+           r->batch > 0 || r->L0 || r->W0 || r->units || r->fix_L || r->nu > 0 || r->seed != 1;
 }
 
 int cmd_train(int argc, char **argv)
@@ -57,7 +57,7 @@ int cmd_train(int argc, char **argv)
         {"pairs", FLAG_STRING, &pairs, "paired data: a second video aligned with --data; pair t is (data[t], pairs[t])", 0, -1},
         {"offset", FLAG_INT, &offset, "pairs are frames (t, t + offset); 0: 1, or the checkpoint's", 0, 1000000},
         {"test", FLAG_STRING, &test, "held-out video folder with centres.npy: score the model on it after training", 0, -1},
-        {"prior", FLAG_STRING, &prior_name, "gaussian, linear or supervised", 0, -1},
+        {"prior", FLAG_STRING, &prior_name, "a prior of the table (ssvae compare --help lists them: gaussian, linear, ...) or supervised", 0, -1},
         {"maps", FLAG_INT, &K, "maps (objects) K, so z has 2K latents; 0: the balls in centres.npy, or 3", 0, SSVAE_MAXBALLS},
         {"save", FLAG_STRING, &save, "checkpoint to write at the end (safetensors; with --resume: the resumed file)", 0, -1},
         {"save-every", FLAG_INT, &every, "also write the checkpoint every N epochs (0: only at the end)", 0, 1000000},
@@ -74,8 +74,11 @@ int cmd_train(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     int supervised = !strcmp(prior_name, "supervised");
     ssvae_prior_kind prior = SSVAE_PRIOR_GAUSSIAN;
-    if (!supervised && ssvae_prior_lookup(prior_name, &prior))
-        return cli_error("train", 2, "--prior: unknown prior '%s' (gaussian, linear, supervised)", prior_name);
+    if (!supervised && ssvae_prior_lookup(prior_name, &prior)) {
+        char names[256];
+        return cli_error("train", 2, "--prior: unknown prior '%s' (%s, supervised)", prior_name,
+                         ssvae_prior_names(names, sizeof names));
+    }
     if (supervised && pairs)
         return cli_error("train", 2, "--pairs: the supervised baseline trains on single frames, not pairs");
     if (pairs && offset)
@@ -205,9 +208,11 @@ int cmd_train(int argc, char **argv)
     }
     double final_elbo = res.epochs ? res.elbo[res.epochs - 1] : 0.0;
     if (!test) {
+        /* the supervised baseline and a prior with its own loss have no ELBO */
+        int own_loss = supervised || ssvae_prior_get(prior)->loss;
         printf("trained in %.1f s, final %s %.4f; wrote %s\n", res.seconds,
-               supervised ? "mse" : "ELBO (nats)", supervised ? (res.epochs ? res.loss[res.epochs - 1] : 0.0)
-                                                             : final_elbo, save);
+               own_loss ? "loss" : "ELBO (nats)", own_loss ? (res.epochs ? res.loss[res.epochs - 1] : 0.0)
+                                                          : final_elbo, save);
         ssvae_train_result_free(&res);
         rc = 0;
         goto done;

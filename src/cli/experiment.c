@@ -27,7 +27,7 @@ void cli_row_training(cli_row *row, const ssvae_model *m, const ssvae_train_conf
     row->seconds = c->seconds;
     row->init = c->init_value;
     if (m->cfg.supervised) return;
-    if (c->epochs > 0) {
+    if (c->epochs > 0 && !ssvae_prior_get(m->cfg.prior)->loss) { /* InfoNCE: an ELBO */
         row->elbo = c->elbo[c->epochs - 1];
         row->log_b = log((double)(tc->batch < T - tc->offset ? tc->batch : T - tc->offset));
     }

@@ -50,6 +50,7 @@ void cli_recipe_flags(cli_recipe *r, cli_flag *f, int *n)
     f[(*n)++] = (cli_flag){"L0", FLAG_STRING, &r->L0, "gaussian: initial length scale, or 'data' (RMS |z-z'| of the first batch)", 0, -1};
     f[(*n)++] = (cli_flag){"fix-L", FLAG_BOOL, &r->fix_L, "gaussian: hold L at L0 instead of learning it", 0, -1};
     f[(*n)++] = (cli_flag){"W0", FLAG_STRING, &r->W0, "linear: W = W0 I, or 'data' (first batch's logits get unit spread)", 0, -1};
+    f[(*n)++] = (cli_flag){"nu", FLAG_DOUBLE, &r->nu, "student-t: degrees of freedom (1: Cauchy; large: Gaussian)", 1e-3, 1e6};
     f[(*n)++] = (cli_flag){"units", FLAG_STRING, &r->units, "latent units the prior sees: norm ([0,1]) or px", 0, -1};
     f[(*n)++] = (cli_flag){"seed", FLAG_U64, &r->seed, "initialisation and shuffling seed", 0, -1};
 }
@@ -86,6 +87,7 @@ int cli_recipe_resolve(const char *cmd, const cli_recipe *r, int W,
     tc->batch = r->batch > 0 ? r->batch : p->batch;
     tc->seed = r->seed;
     tc->learn_L = !(r->fix_L || p->fix_L);
+    if (r->nu > 0) tc->nu = r->nu;
     if (scale_value(cmd, "L0", r->L0 ? r->L0 : p->L0, &tc->L0)) return 2;
     if (scale_value(cmd, "W0", r->W0 ? r->W0 : p->W0, &tc->W0)) return 2;
     if (!tc->learn_L && tc->L0 <= 0)

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "priors_internal.h"
 
@@ -86,6 +87,28 @@ static void linear_logits_backward(float *dz, float *dzp, float *dtheta,
     }
 }
 
+/* W = a I: a = W0, or the gain that gives the first batch's logits at
+ * W = I unit spread (SPEC section 3: start where the loss has a gradient) */
+static double linear_init(float *theta, const ssvae_train_config *cfg, const float *z,
+                          const float *zp, int B, int D, ssvae_rng *rng)
+{
+    (void)rng;
+    double a = cfg->W0;
+    for (int i = 0; i < D * D; i++)
+        theta[i] = i % (D + 1) == 0 ? 1.0f : 0.0f;
+    if (!(a > 0)) {
+        float *s0 = malloc((size_t)B * B * sizeof *s0);
+        if (!s0)
+            abort();
+        linear_logits(s0, theta, z, zp, B, D);
+        a = prior_unit_spread_gain(s0, B);
+        free(s0);
+    }
+    for (int i = 0; i < D * D; i++)
+        theta[i] = i % (D + 1) == 0 ? (float)a : 0.0f;
+    return a;
+}
+
 /* "|W|=1.234": the Frobenius norm sqrt(sum_ab W_ab^2) */
 static void linear_describe(char *buf, size_t len, const float *theta, int D)
 {
@@ -98,7 +121,10 @@ static void linear_describe(char *buf, size_t len, const float *theta, int D)
 const ssvae_prior_ops ssvae_prior_linear_ops = {
     .name = "linear",
     .density = "P(z'|z) ∝ Q(z') exp(z^T W z'): z' pushed along W^T z without limit, no notion of nearness (Eq. 34)",
+    .choose = "the usual InfoNCE critic (CPC); the paper's counter-example: no notion of nearness",
     .nparams = linear_nparams,
+    .init = linear_init,
+    .freeze = prior_freeze_none,
     .logits = linear_logits,
     .logits_backward = linear_logits_backward,
     .describe = linear_describe,
