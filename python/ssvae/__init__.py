@@ -31,7 +31,7 @@ from . import _lib as C
 from ._progress import Bar
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model", "Scores", "generate", "read_video", "train", "load", "probe",
+__all__ = ["Error", "Model", "Scores", "generate", "read_video", "train", "untrained", "load", "probe",
            "priors", "theory", "show"]
 
 
@@ -171,6 +171,7 @@ class Model:
         self.history = history or {"loss": [], "elbo": []}
         self._meta = meta or []
         self.interrupted = False
+        self.seconds = 0.0        # training time of ssvae.train (C side)
 
     def __del__(self):
         raw = getattr(self, "_raw", None)
@@ -337,6 +338,23 @@ def _new_raw(cfg, seed):
     err = C.Error()
     _check(lib.ssvae_model_init(ctypes.byref(raw), ctypes.byref(cfg), int(seed), ctypes.byref(err)), err)
     return raw
+
+
+def untrained(frame_shape=(256, 256, 3), maps=3, prior="gaussian", seed=1, units="norm"):
+    """A model as training starts it (PyTorch's initialisation, seed), never
+    trained: the demo's 'untrained' row. frame_shape is (H, W, C)."""
+    supervised = prior == "supervised"
+    kind = 0 if supervised else _prior_kind(prior)
+    if len(frame_shape) != 3:
+        raise ValueError("frame_shape: expected (H, W, C), got %r" % (frame_shape,))
+    H, W, Cc = (_number("frame_shape", v, 1, 1 << 26, True) for v in frame_shape)
+    if units not in ("norm", "px"):
+        raise ValueError("units: %r must be 'norm' or 'px'" % (units,))
+    mc = C.ModelConfig()
+    lib.ssvae_model_config_default(ctypes.byref(mc))
+    mc.C, mc.H, mc.W, mc.K = Cc, H, W, _number("maps", maps, 1, C.SSVAE_MAXBALLS, True)
+    mc.supervised, mc.prior, mc.units = int(supervised), kind, 1.0 if units == "norm" else float(W)
+    return Model(_new_raw(mc, _number("seed", seed, 0, 2 ** 64 - 1, True)))
 
 
 def load(path):
