@@ -5,6 +5,8 @@
 #   make bench      speed figures (ssvae bench)
 #   make deps       install the Debian packages the build needs (root)
 #   make fuzz       libFuzzer harnesses for the file readers (docs/fuzzing.md)
+#   make shared     the library as build/libssvae.so (position-independent objects)
+#   make python     the Python package: python/ssvae with libssvae.so beside it
 
 CC      ?= cc
 PKGS    := libpng libcjson plplot
@@ -23,6 +25,7 @@ LIB_SRC := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/test_*.c)))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+PIC_OBJ := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC))
 CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 HEADERS := $(shell find include src tests -name '*.h')
 
@@ -39,6 +42,26 @@ $(BUILD)/libssvae.a: $(LIB_OBJ)
 $(BUILD)/ssvae: $(CLI_OBJ) $(BUILD)/libssvae.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The shared library for the Python package (ctypes): the same sources
+# compiled a second time with -fPIC into their own folder, so the static
+# library and the program stay as they are.
+$(BUILD)/pic/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/libssvae.so: $(PIC_OBJ)
+	$(CC) -shared $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+shared: $(BUILD)/libssvae.so
+
+# The package finds its library beside its own files (python/ssvae/), so
+# PYTHONPATH=python is all a user needs (docs/python.md).
+python: $(BUILD)/libssvae.so $(BUILD)/ssvae
+	install -m 755 $(BUILD)/libssvae.so python/ssvae/libssvae.so
+
+# Debian's interpreter, the one python3-numpy and python3-pytest serve.
+PYTHON ?= /usr/bin/python3
+
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libssvae.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libssvae.a $(LDLIBS) -o $@
@@ -50,7 +73,12 @@ tests: $(TESTS) $(BUILD)/ssvae
 test: deps-check
 	$(MAKE) tests
 	tests/run.sh $(BUILD)
+	$(MAKE) test-python
 	$(MAKE) test-sanitize
+
+# The Python package's tests (tests/python/, pytest), against build/.
+test-python: python
+	PYTHON=$(PYTHON) BUILD=$(BUILD) tests/python.sh
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer,
 # in its own build folder. -O1 keeps it quick; UBSan errors are fatal.
@@ -101,6 +129,7 @@ deps:
 	apt-get update && apt-get install -y --no-install-recommends \
 	    build-essential pkg-config libpng-dev libcjson-dev \
 	    libplplot-dev plplot-driver-cairo \
+	    python3-numpy python3-pytest \
 	    clang libclang-rt-14-dev libomp-14-dev   # for make fuzz
 
 # Before make demo and make test: installs the missing packages when run as
@@ -112,6 +141,6 @@ deps-check:
 	  else echo "ssvae: missing libraries ($(PKGS)); run: sudo make deps" >&2; exit 1; fi; }
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz python/ssvae/libssvae.so
 
-.PHONY: all tests test test-sanitize demo bench fuzz fuzz-short fuzz-corpus deps deps-check clean
+.PHONY: all tests test test-python test-sanitize shared python demo bench fuzz fuzz-short fuzz-corpus deps deps-check clean

@@ -44,6 +44,11 @@ int ssvae_fail(ssvae_error *err, const char *fmt, ...)
  * characters it is cut and ends in "...". Writes into buf (len >= 4) and
  * returns it. */
 const char *ssvae_printable(char *buf, size_t len, const char *s);
+/* sizeof the public struct called name ("ssvae_model", "ssvae_train_config",
+ * ...), or 0 for a name it does not know: a binding that mirrors the structs
+ * (the Python package, through ctypes) checks its layouts against the
+ * library it loaded. */
+size_t ssvae_struct_size(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Random numbers: xoshiro256** seeded through splitmix64. Same seed, same    */
@@ -240,6 +245,9 @@ const char *ssvae_prior_names(char *buf, size_t len);
 /* The batch loss of a prior over its logits s (B, B), ds as in its ops'
  * loss (InfoNCE when the prior has none). */
 double ssvae_prior_loss(const ssvae_prior_ops *ops, float *ds, const float *s, int B);
+/* The number of priors in the table (SSVAE_PRIOR_COUNT), for bindings that
+ * list them: kinds 0 .. ssvae_prior_count() - 1. */
+int ssvae_prior_count(void);
 
 /* ------------------------------------------------------------------------ */
 /* InfoNCE loss                                                              */
@@ -396,6 +404,10 @@ void ssvae_model_forward(ssvae_model *m, const uint8_t *video, const int *idx,
 void ssvae_model_backward(ssvae_model *m, const float *dz);
 /* z (T, D) for every frame of a video, evaluation mode, in chunks. */
 void ssvae_model_encode(ssvae_model *m, const uint8_t *video, int T, float *z);
+/* The K maps of one frame (H, W, C) uint8, evaluation mode: maps (K, H, W)
+ * receives the sigmoid planes whose centres of mass are the latents, and z
+ * (D, may be NULL) those latents, the same as ssvae_model_encode's. */
+void ssvae_model_maps(ssvae_model *m, const uint8_t *frame, float *maps, float *z);
 
 /* Checkpoints (safetensors, PyTorch names: conv1.weight, bn1.running_mean,
  * ...; metadata: format, version, prior, units, shapes). */
@@ -550,6 +562,13 @@ int ssvae_evaluate(ssvae_model *m, const uint8_t *train_video,
                    const uint8_t *test_video, const float *test_centres,
                    int T_test, float *z_train, float *z_test, ssvae_eval *out,
                    ssvae_error *err);
+/* The same scores from latents already computed: z_train (T_train, 2K) and
+ * z_test (T_test, 2K) normalised, as the encoder writes them; centres
+ * (T, K, 2) px of frames W x H. ssvae_evaluate is this after encoding. */
+int ssvae_evaluate_latents(const float *z_train, const float *train_centres,
+                           int T_train, const float *z_test,
+                           const float *test_centres, int T_test, int K, int W,
+                           int H, ssvae_eval *out, ssvae_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Figures (paper Fig. 1)                                                    */
@@ -584,6 +603,38 @@ void ssvae_figure_options_default(ssvae_figure_options *opt);
  * partial file. If written is not NULL it receives the number of files. */
 int ssvae_figure(const char *run_dir, const char *out_dir,
                  const ssvae_figure_options *opt, int *written, ssvae_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Pictures of what a model learned, on any video (`ssvae show`)             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ssvae_show_options {
+    int nframes;           /* frames drawn, spread evenly over the video; default 4 */
+    int frame;             /* -1: spread; else the first drawn, the rest follow it */
+    double scale;          /* picture size factor, default 1 */
+} ssvae_show_options;
+
+void ssvae_show_options_default(ssvae_show_options *opt);
+
+/* Draws what the model m learned on a video (T, H, W, C) uint8 of the
+ * model's frame size and channels (any; grey and colour are shown as
+ * such), with no ground truth needed, into out_dir (created if needed):
+ *   maps.png        the drawn frames, each of the K maps overlaid in its own
+ *                   colour, its centre of mass (the latents) marked;
+ *   tracks.png      the latents of every frame as one track per map, drawn
+ *                   on a still frame;
+ *   predictive.png  (a prior, not the supervised baseline) each map's
+ *                   predictive map P(z'|z) (ssvae_predictive_map) for the
+ *                   drawn frames, with where the encoder reads it next;
+ *   decoded.png     (centres (T, Kc, 2) px given, else NULL) the linear
+ *                   probe fitted on this video's latents, decoded against
+ *                   the true positions, and its mean error.
+ * Everything is drawn in memory first, then written through temporaries
+ * renamed at the end: a failure leaves no partial file. written (may be
+ * NULL) receives the number of files. */
+int ssvae_show(ssvae_model *m, const uint8_t *video, int T, const float *centres,
+               int Kc, const char *out_dir, const ssvae_show_options *opt,
+               int *written, ssvae_error *err);
 
 #ifdef __cplusplus
 }

@@ -293,3 +293,17 @@ void ssvae_model_encode(ssvae_model *m, const uint8_t *video, int T, float *z)
         ssvae_model_forward(m, video, idx, n, 0, z + (size_t)t0 * m->D);
     }
 }
+
+void ssvae_model_maps(ssvae_model *m, const uint8_t *frame, float *maps, float *z)
+{
+    float zbuf[2 * SSVAE_MAXBALLS];
+    const uint8_t *one[1] = {frame};
+    ssvae_model_forward_frames(m, one, NULL, 1, 0, zbuf);
+    /* the forward kept conv2's output and bn2's evaluation affine form:
+     * the same planes again, stored this time */
+    struct ssvae_acts *a = m->acts;
+    const ssvae_model_config *c = &m->cfg;
+    bn_sigmoid_com_forward(maps, zbuf, a->mass, NULL, a->a2, a->scale2, a->shift2, a->mean2, 1,
+                           c->K, c->H, c->W);
+    if (z) memcpy(z, zbuf, (size_t)m->D * sizeof *z);
+}

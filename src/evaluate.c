@@ -16,20 +16,39 @@ int ssvae_evaluate(ssvae_model *m, const uint8_t *train_video,
                    int T_test, float *z_train, float *z_test, ssvae_eval *out,
                    ssvae_error *err)
 {
-    int D = m->D, K = m->cfg.K, W = m->cfg.W, H = m->cfg.H;
+    int D = m->D;
     float *ztr = malloc((size_t)T_train * D * sizeof *ztr);
     float *zte = malloc((size_t)T_test * D * sizeof *zte);
+    int rc = -1;
+    if (!ztr || !zte) {
+        ssvae_fail(err, "out of memory encoding %d + %d frames", T_train, T_test);
+    } else {
+        ssvae_model_encode(m, train_video, T_train, ztr);
+        ssvae_model_encode(m, test_video, T_test, zte);
+        rc = ssvae_evaluate_latents(ztr, train_centres, T_train, zte, test_centres, T_test,
+                                    m->cfg.K, m->cfg.W, m->cfg.H, out, err);
+    }
+    if (rc == 0 && z_train) for (size_t i = 0; i < (size_t)T_train * D; i++) z_train[i] = ztr[i];
+    if (rc == 0 && z_test) for (size_t i = 0; i < (size_t)T_test * D; i++) z_test[i] = zte[i];
+    free(ztr);
+    free(zte);
+    return rc;
+}
+
+int ssvae_evaluate_latents(const float *ztr, const float *train_centres, int T_train,
+                           const float *zte, const float *test_centres, int T_test, int K,
+                           int W, int H, ssvae_eval *out, ssvae_error *err)
+{
+    int D = 2 * K;
     float *yhat = malloc((size_t)(T_train > T_test ? T_train : T_test) * D * sizeof *yhat);
+    float *ytr = malloc((size_t)T_train * D * sizeof *ytr), *yte = malloc((size_t)T_test * D * sizeof *yte);
     ssvae_probe probe = {0};
     int rc = -1;
-    if (!ztr || !zte || !yhat) {
-        ssvae_fail(err, "out of memory encoding %d + %d frames", T_train, T_test);
+    if (!yhat || !ytr || !yte) {
+        ssvae_fail(err, "out of memory scoring %d + %d frames", T_train, T_test);
         goto done;
     }
-    ssvae_model_encode(m, train_video, T_train, ztr);
-    ssvae_model_encode(m, test_video, T_test, zte);
     /* The probe works in normalised coordinates; distances are scaled to px. */
-    float *ytr = malloc((size_t)T_train * D * sizeof *ytr), *yte = malloc((size_t)T_test * D * sizeof *yte);
     for (int t = 0; t < T_train * K; t++) {
         ytr[2 * t] = train_centres[2 * t] / W;
         ytr[2 * t + 1] = train_centres[2 * t + 1] / H;
@@ -63,14 +82,10 @@ int ssvae_evaluate(ssvae_model *m, const uint8_t *train_video,
         }
         rc = 0;
     }
-    free(ytr);
-    free(yte);
-    if (rc == 0 && z_train) for (size_t i = 0; i < (size_t)T_train * D; i++) z_train[i] = ztr[i];
-    if (rc == 0 && z_test) for (size_t i = 0; i < (size_t)T_test * D; i++) z_test[i] = zte[i];
 done:
     ssvae_probe_free(&probe);
-    free(ztr);
-    free(zte);
+    free(ytr);
+    free(yte);
     free(yhat);
     return rc;
 }

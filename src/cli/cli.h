@@ -143,6 +143,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 /* Draws Figure 1 of the run folder run into out (NULL: run/figures) and

@@ -20,6 +20,7 @@ static const command commands[] = {
     {"encode", cmd_encode, "write the latents of a video as .npy"},
     {"sweep", cmd_sweep, "many settings x seeds: when do the maps find the balls?"},
     {"figure", cmd_figure, "draw the paper's Figure 1 (PNG) from a demo output folder"},
+    {"show", cmd_show, "pictures of what a model learned on any video (PNG)"},
     {"theory", cmd_theory, "check the paper's identities on Gaussian problems"},
     {"bench", cmd_bench, "speed of the paper's model: frames/s, GFLOP/s, seconds an epoch, threads"},
 };
