@@ -390,10 +390,15 @@ typedef struct ssvae_train_config {
     int learn_L;            /* gaussian: 1 learns log L, 0 holds L fixed */
     double W0;              /* linear: W = W0 I; <= 0 means scaled so the
                              * first batch's logits have unit spread */
+    double bn2_gain;        /* the last batch norm's starting gamma and beta,
+                             * default 1 and 0 (PyTorch's). The maps are */
+    double bn2_bias;        /* sigmoid(gain x + bias): a negative bias starts
+                             * them near 0 off the balls. Set on a fresh run
+                             * before its first forward pass, not on resume. */
 } ssvae_train_config;
 
 /* The paper's recipe: SGD, lr 0.005, 30 epochs, 30 pairs, L0 and W0 from
- * the data, L learned. */
+ * the data, L learned, bn2 gain 1 and bias 0. */
 void ssvae_train_config_default(ssvae_train_config *cfg);
 
 typedef struct ssvae_epoch_stats {
@@ -477,7 +482,8 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
  * "optim.v" (n) and metadata "epoch", "optim_step", "rng" (the shuffle
  * stream, 64 hex digits), "init_value", "losses", "elbos" (the per-epoch
  * means, %.17g, comma-separated) and the recipe as "train.*" entries
- * (docs/checkpoints.md). Written through a temporary file renamed into
+ * (docs/checkpoints.md; a file without train.bn2_gain, train.bn2_bias
+ * reads them as 1 and 0). Written through a temporary file renamed into
  * place. */
 int ssvae_train_save(const char *path, const ssvae_model *m,
                      const ssvae_train_config *cfg, const ssvae_train_state *st,

@@ -421,6 +421,32 @@ static void test_end_to_end(void)
     st = run("train --data @/train --resume @/part.st --epochs 1 --quiet");
     CHECK(st == 2 && one_line_naming("--epochs"), "train --resume past --epochs: status %d: %s", st, err_text);
 
+    /* the bn2 start: a fresh run begins from it, the checkpoint keeps it,
+     * and a resume continues from the trained values, not from it again */
+    st = run("train --data @/train --epochs 0 --bn2-bias -5 --bn2-gain 2 --quiet --save @/bn2e0.st");
+    CHECK(st == 0 && ssvae_model_load(&a, in_dir("bn2e0.st"), &err) == 0, "train --bn2-bias -5 --epochs 0: %d: %s%s",
+          st, err_text, err.msg);
+    CHECK(a.bn2_b && a.bn2_b[0] == -5.0f && a.bn2_b[a.cfg.K - 1] == -5.0f && a.bn2_w[0] == 2.0f,
+          "after 0 epochs bn2 starts at gamma 2, beta -5");
+    ssvae_model_free(&a);
+    st = run("train --data @/train --epochs 2 --bn2-bias -5 --quiet --save @/bn2straight.st");
+    st |= run("train --data @/train --epochs 1 --bn2-bias -5 --save-every 1 --quiet --save @/bn2part.st");
+    ssvae_train_config lc;
+    ssvae_train_state ls;
+    CHECK(st == 0 && ssvae_train_load(in_dir("bn2part.st"), &a, &lc, &ls, &err) == 0 && lc.bn2_bias == -5 &&
+              lc.bn2_gain == 1, "the checkpoint's recipe keeps bn2 bias -5: %s%s", err_text, err.msg);
+    ssvae_model_free(&a);
+    ssvae_train_state_free(&ls);
+    st = run("train --data @/train --resume @/bn2part.st --epochs 2 --quiet");
+    CHECK(st == 0 && same_bytes(in_dir("bn2part.st"), in_dir("bn2straight.st")),
+          "train --bn2-bias -5 stopped and resumed: the bytes of the run never stopped (%d: %s)", st, err_text);
+    st = run("train --data @/train --resume @/bn2part.st --bn2-bias -3 --epochs 3 --quiet");
+    CHECK(st == 2 && one_line_naming("--resume"), "--bn2-bias with --resume: status %d: %s", st, err_text);
+    st = run("train --data @/train --bn2-bias -101 --epochs 0 --quiet --save @/x.st");
+    CHECK(st == 2 && one_line_naming("--bn2-bias"), "--bn2-bias -101: status %d: %s", st, err_text);
+    st = run("train --data @/train --bn2-gain nan --epochs 0 --quiet --save @/x.st");
+    CHECK(st == 2 && one_line_naming("--bn2-gain"), "--bn2-gain nan: status %d: %s", st, err_text);
+
     /* missing and malformed inputs: status 1, one line naming the file */
     write_text(in_dir("junk.safetensors"), "this is not a checkpoint\n");
     struct { const char *args, *word; } cases[] = {

@@ -78,6 +78,7 @@ typedef struct cli_recipe {
     int fix_L;
     const char *W0;      /* a number, or "data" */
     const char *units;   /* "norm" or "px" */
+    double bn2_gain, bn2_bias; /* NaN: the preset's */
     uint64_t seed;
 } cli_recipe;
 
