@@ -557,6 +557,33 @@ void ssvae_figure_options_default(ssvae_figure_options *opt);
 int ssvae_figure(const char *run_dir, const char *out_dir,
                  const ssvae_figure_options *opt, int *written, ssvae_error *err);
 
+/* One model's panel in ssvae_figure_maps. */
+typedef struct ssvae_map_entry {
+    const char *name;          /* the panel's title, e.g. the prior's name */
+    const ssvae_model *model;  /* a prior's model (not supervised) */
+    const float *z;            /* (D) its latents of the frame, normalised */
+    int map;                   /* the map k to draw (the one paired with the ball) */
+} ssvae_map_entry;
+
+/* Fig. 1D/E for n models side by side (four to a row) in one PNG at path
+ * (through a temporary renamed into place): over the frame (H, W, C)
+ * uint8, dimmed, each model's predictive map of its map k
+ * (ssvae_predictive_map), the ball's position now and next (x, y px) and
+ * the map's own reading. scale as in ssvae_figure_options. */
+int ssvae_figure_maps(const char *path, const ssvae_map_entry *entries, int n,
+                      const uint8_t *frame, int C, int H, int W, const float *now,
+                      const float *next, double scale, ssvae_error *err);
+
+/* A grouped bar chart in one PNG at path: n groups (groups[g] under each),
+ * nseries (1..4) bars a group, bar k of group g value[k * n + g] with an
+ * error bar of +-sd[k * n + g] (sd may be NULL), a legend naming the
+ * series, and a dashed horizontal line at line (none if line <= 0) named
+ * line_label. Non-finite values are refused. */
+int ssvae_figure_bars(const char *path, const char *title, const char *ylabel,
+                      const char *const *groups, int n, const char *const *series,
+                      int nseries, const double *value, const double *sd, double line,
+                      const char *line_label, ssvae_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -151,7 +151,7 @@ static void write_text(const char *path, const char *text)
 /* ---- the program as a whole ---------------------------------------------- */
 
 static const char *const commands[] = {"generate", "train", "probe", "encode", "demo",
-                                       "sweep", "theory", "figure", "bench"};
+                                       "sweep", "compare", "theory", "figure", "bench"};
 #define NCOMMANDS ((int)(sizeof commands / sizeof *commands))
 
 static void test_top_level(void)
@@ -195,6 +195,7 @@ static const usage_case usage_cases[] = {
     {"demo", "--frames 7 --test-frames 8 --epochs 0 --no-data --quiet --out @/u", "out", "frames",
      "--frames 6"},
     {"sweep", "--list --out @/u", "out", "seeds", "--seeds 0"},
+    {"compare", "--frames 7 --test-frames 8 --epochs 0 --quiet --out @/u", "out", "seeds", "--seeds 0"},
     {"theory", "--samples 100 --reps 2 --batch-max 512 --quiet --out @/u", "out", "samples", "--samples 99"},
     {"figure", "--run @/nothing --quiet", "run", "frame", "--scale 9"},
     {"bench", "--quick --threads 1 --frames 6", "json", "reps", "--reps 0"},
@@ -468,6 +469,7 @@ static void test_end_to_end(void)
         {"demo --frames 7 --test-frames 8 --epochs 0 --no-data --quiet --out @/a-file/d", "a-file"},
         {"sweep --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/a-file/s", "a-file"},
         {"theory --samples 100 --reps 2 --batch-max 512 --quiet --out @/a-file/t", "a-file"},
+        {"compare --frames 7 --test-frames 8 --epochs 0 --quiet --out @/a-file/c", "a-file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         st = run("%s", cases[i].args);
@@ -540,6 +542,49 @@ static void test_commands(void)
     slurp(path, csv, sizeof csv);
     CHECK(st == 0 && strstr(csv, "\nuntrained,1,5,") && strstr(csv, "\nuntrained,2,5,"),
           "sweep --data-seed 5: every run on video 5: status %d: %s", st, csv);
+
+    /* compare: one row per prior of the table, between the references,
+     * and an output folder that appears whole or not at all */
+    st = run("compare --frames 7 --test-frames 8 --epochs 1 --seeds 2 --quiet --out @/cmp");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "mean ± sd over 2 seeds"), "compare: status %d: %s", st,
+          err_text);
+    const char *cmp_files[] = {"compare.csv", "compare.json", "runs.csv", "errors.png", "maps.png",
+                               "models/gaussian.safetensors", "latents/linear_test.npy"};
+    for (size_t i = 0; i < sizeof cmp_files / sizeof *cmp_files; i++) {
+        snprintf(path, sizeof path, "%s/cmp/%s", dir, cmp_files[i]);
+        CHECK(exists(path), "compare wrote %s", path);
+    }
+    slurp(in_dir("cmp/compare.csv"), csv, sizeof csv);
+    int lines = 0;
+    for (const char *q = csv; *q; q++) lines += *q == '\n';
+    CHECK(lines == 1 + SSVAE_PRIOR_COUNT + 2 && strstr(csv, "\nuntrained,2,") && strstr(csv, "\nsupervised,2,"),
+          "compare.csv: a header, untrained, %d priors, supervised: %s", SSVAE_PRIOR_COUNT, csv);
+    for (int k = 0; k < SSVAE_PRIOR_COUNT; k++) {
+        char want[64];
+        snprintf(want, sizeof want, "\n%s,2,", ssvae_prior_get(k)->name);
+        CHECK(strstr(csv, want) != NULL, "compare.csv has the row of prior %s", ssvae_prior_get(k)->name);
+    }
+    slurp(in_dir("cmp/runs.csv"), csv, sizeof csv);
+    CHECK(strstr(csv, "\ngaussian,1,") && strstr(csv, "\ngaussian,2,"), "runs.csv: every seed's run: %s", csv);
+    st = run("compare --frames 7 --test-frames 8 --epochs 0 --priors linear --quiet --out @/cmp");
+    CHECK(st == 1 && one_line_naming("--force"), "compare into an existing folder: status %d: %s", st, err_text);
+    slurp(in_dir("cmp/compare.csv"), csv, sizeof csv);
+    CHECK(strstr(csv, "\ngaussian,2,") != NULL, "the refused run left the folder as it was");
+    st = run("compare --frames 7 --test-frames 8 --epochs 0 --priors linear --quiet --force --out @/cmp");
+    slurp(in_dir("cmp/compare.csv"), csv, sizeof csv);
+    CHECK(st == 0 && strstr(csv, "\nlinear,1,") && !strstr(csv, "\ngaussian,"),
+          "compare --force --priors linear replaced the folder: status %d: %s %s", st, err_text, csv);
+    snprintf(path, sizeof path, "%s/cmp/models/gaussian.safetensors", dir);
+    CHECK(!exists(path), "the replaced folder holds nothing of the previous run");
+    st = run("compare --priors linear,nonesuch --quiet --out @/cmp2");
+    CHECK(st == 2 && one_line_naming("nonesuch") && !exists(in_dir("cmp2")), "compare --priors nonesuch: status %d: %s",
+          st, err_text);
+    st = run("compare --priors linear,linear --quiet --out @/cmp2");
+    CHECK(st == 2 && one_line_naming("--priors"), "compare --priors linear,linear: status %d: %s", st, err_text);
+    st = run("compare --frames 7 --test-frames 8 --frame 7 --quiet --out @/cmp2");
+    CHECK(st == 2 && one_line_naming("--frame"), "compare --frame past the last pair: status %d: %s", st, err_text);
+    count_files(dir, &tmps);
+    CHECK(tmps == 0, "compare left no temporary folder in %s", dir);
 
     /* theory, small */
     st = run("theory --samples 2000 --reps 2 --batch-max 512 --quiet --out @/theory");
