@@ -139,6 +139,52 @@ static int same_bytes(const char *a, const char *b)
     return same;
 }
 
+/* Lines (newlines) of text, and occurrences of sub in it. */
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+static int count_substr(const char *text, const char *sub)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, sub)); p++)
+        n++;
+    return n;
+}
+
+/* 1 if the CSV texts a and b hold the same lines in any order, each
+ * compared without its last field (a run's seconds). */
+static int same_rows_but_seconds(const char *a, const char *b)
+{
+    if (count_lines(a) != count_lines(b))
+        return 0;
+    for (const char *p = a; *p;) {
+        const char *nl = strchr(p, '\n'), *comma = p;
+        if (!nl)
+            return 0;
+        for (const char *q = p; q < nl; q++)
+            if (*q == ',')
+                comma = q;
+        size_t len = (size_t)(comma - p);
+        int found = 0;
+        for (const char *r = b; *r && !found;) {
+            const char *rn = strchr(r, '\n');
+            if (!rn)
+                break;
+            found = !strncmp(r, p, len) && r[len] == ',' && !memchr(r + len + 1, ',', (size_t)(rn - r - len - 1));
+            r = rn + 1;
+        }
+        if (!found)
+            return 0;
+        p = nl + 1;
+    }
+    return 1;
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -536,12 +582,69 @@ static void test_commands(void)
     CHECK(st == 0 && err_lines == 0 && exists(path) && exists(in_dir("sweep/summary.csv")),
           "sweep --only untrained: status %d: %s", st, err_text);
     slurp(path, csv, sizeof csv);
-    CHECK(strstr(csv, "\nuntrained,1,1,") != NULL, "sweep: seed 1's videos are seed 1's: %s", csv);
+    /* columns 13 and 14 (from 0) are the seed and the data seed */
+    CHECK(strstr(csv, "\nuntrained-e0,untrained,") && strstr(csv, ",norm,1,0,1,1,7,8,"),
+          "sweep: seed 1's videos are seed 1's: %s", csv);
     st = run("sweep --seeds 2 --data-seed 5 --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/sweep2");
     snprintf(path, sizeof path, "%s/sweep2/sweep.csv", dir);
     slurp(path, csv, sizeof csv);
-    CHECK(st == 0 && strstr(csv, "\nuntrained,1,5,") && strstr(csv, "\nuntrained,2,5,"),
+    CHECK(st == 0 && strstr(csv, ",norm,1,0,1,5,7,8,") && strstr(csv, ",norm,1,0,2,5,7,8,"),
           "sweep --data-seed 5: every run on video 5: status %d: %s", st, csv);
+
+    /* a grid as flags: 2 priors x 2 bn2 starts x 2 seeds, one row a run */
+    static const char grid[] = "sweep --priors gaussian,linear --bn2-bias 0,-5 --epochs 0 --seeds 2 --frames 7 "
+                               "--test-frames 8 --quiet --out @/grid";
+    st = run("%s", grid);
+    static char full[1 << 14], again[1 << 14];
+    long nfull = slurp(in_dir("grid/sweep.csv"), full, sizeof full);
+    CHECK(st == 0 && err_lines == 0 && count_lines(full) == 9 && count_substr(full, ",norm,1,-5,") == 4 &&
+              count_substr(full, "\ngaussian-b-5-e0,gaussian,") == 2,
+          "sweep grid: header and 8 runs, 4 of them with bias -5: status %d: %s%s", st, err_text, full);
+    slurp(in_dir("grid/summary.csv"), csv, sizeof csv);
+    CHECK(count_lines(csv) == 5, "summary.csv: one line per setting: %s", csv);
+    /* rerun: nothing added */
+    st = run("%s", grid);
+    slurp(in_dir("grid/sweep.csv"), again, sizeof again);
+    CHECK(st == 0 && !strcmp(full, again), "sweep rerun: sweep.csv unchanged (status %d)", st);
+    /* a run killed while writing its row: five rows and half of the sixth
+     * remain; the rerun drops the half row and runs the three left, with
+     * the same numbers as the first time */
+    long cut = 0;
+    for (int nl = 0; cut < nfull && nl < 6; cut++) nl += full[cut] == '\n';
+    cut += 30;
+    FILE *f = fopen(in_dir("grid/sweep.csv"), "wb");
+    if (f) {
+        fwrite(full, 1, (size_t)cut, f);
+        fclose(f);
+    }
+    st = run_env(NULL, "%s", grid);
+    slurp(in_dir("grid/sweep.csv"), again, sizeof again);
+    CHECK(st == 0 && count_lines(again) == 9 && strstr(err_text, "cut off") && same_rows_but_seconds(full, again),
+          "sweep resumed after a kill: 8 rows, none twice, the same results (status %d): %s%s", st, err_text, again);
+    /* bad grids: status 2, one line naming the flag, nothing run */
+    struct { const char *args, *word; } bad[] = {
+        {"sweep --bn2-bias 0,abc --out @/grid", "--bn2-bias"},
+        {"sweep --bn2-bias 0,-500 --out @/grid", "--bn2-bias"},
+        {"sweep --lr 0.005,,0.05 --out @/grid", "--lr"},
+        {"sweep --scale sometimes --out @/grid", "--scale"},
+        {"sweep --scale fixed --L0 data --out @/grid", "--scale"},
+        {"sweep --priors gaussian,nonesuch --out @/grid", "nonesuch"},
+        {"sweep --optim sgd,rmsprop --out @/grid", "--optim"},
+        {"sweep --epochs 1.5 --out @/grid", "--epochs"},
+        {"sweep --only untrained --priors linear --out @/grid", "--only"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        st = run("%s", bad[i].args);
+        CHECK(st == 2 && one_line_naming(bad[i].word), "ssvae %s: status %d (want 2): %s", bad[i].args, st,
+              err_text);
+    }
+    slurp(in_dir("grid/sweep.csv"), again, sizeof again);
+    CHECK(!strcmp(full, again) || same_rows_but_seconds(full, again), "bad grids left sweep.csv as it was");
+    /* a sweep.csv with other columns is not appended to */
+    mkdir(in_dir("oldsweep"), 0777);
+    write_text(in_dir("oldsweep/sweep.csv"), "setting,seed,data_seed,elbo_nats\nuntrained,1,1,-\n");
+    st = run("sweep --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/oldsweep");
+    CHECK(st == 1 && one_line_naming("sweep.csv"), "sweep into an old sweep.csv: status %d: %s", st, err_text);
 
     /* compare: one row per prior of the table, between the references,
      * and an output folder that appears whole or not at all */
