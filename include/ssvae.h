@@ -436,10 +436,15 @@ typedef struct ssvae_train_config {
                              * means scaled so the first batch's logits
                              * have unit spread */
     double nu;              /* student-t: degrees of freedom, default 1 */
+    double bn2_gain;        /* the last batch norm's starting gamma and beta,
+                             * default 1 and 0 (PyTorch's). The maps are */
+    double bn2_bias;        /* sigmoid(gain x + bias): a negative bias starts
+                             * them near 0 off the balls. Set on a fresh run
+                             * before its first forward pass, not on resume. */
 } ssvae_train_config;
 
 /* The paper's recipe: SGD, lr 0.005, 30 epochs, 30 pairs, L0 and W0 from
- * the data, L learned. */
+ * the data, L learned, bn2 gain 1 and bias 0. */
 void ssvae_train_config_default(ssvae_train_config *cfg);
 
 typedef struct ssvae_epoch_stats {
@@ -523,7 +528,8 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
  * "optim.v" (n) and metadata "epoch", "optim_step", "rng" (the shuffle
  * stream, 64 hex digits), "init_value", "losses", "elbos" (the per-epoch
  * means, %.17g, comma-separated) and the recipe as "train.*" entries
- * (docs/checkpoints.md). Written through a temporary file renamed into
+ * (docs/checkpoints.md; a file without train.bn2_gain, train.bn2_bias
+ * reads them as 1 and 0). Written through a temporary file renamed into
  * place. */
 int ssvae_train_save(const char *path, const ssvae_model *m,
                      const ssvae_train_config *cfg, const ssvae_train_state *st,
@@ -635,6 +641,33 @@ void ssvae_show_options_default(ssvae_show_options *opt);
 int ssvae_show(ssvae_model *m, const uint8_t *video, int T, const float *centres,
                int Kc, const char *out_dir, const ssvae_show_options *opt,
                int *written, ssvae_error *err);
+
+/* One model's panel in ssvae_figure_maps. */
+typedef struct ssvae_map_entry {
+    const char *name;          /* the panel's title, e.g. the prior's name */
+    const ssvae_model *model;  /* a prior's model (not supervised) */
+    const float *z;            /* (D) its latents of the frame, normalised */
+    int map;                   /* the map k to draw (the one paired with the ball) */
+} ssvae_map_entry;
+
+/* Fig. 1D/E for n models side by side (four to a row) in one PNG at path
+ * (through a temporary renamed into place): over the frame (H, W, C)
+ * uint8, dimmed, each model's predictive map of its map k
+ * (ssvae_predictive_map), the ball's position now and next (x, y px) and
+ * the map's own reading. scale as in ssvae_figure_options. */
+int ssvae_figure_maps(const char *path, const ssvae_map_entry *entries, int n,
+                      const uint8_t *frame, int C, int H, int W, const float *now,
+                      const float *next, double scale, ssvae_error *err);
+
+/* A grouped bar chart in one PNG at path: n groups (groups[g] under each),
+ * nseries (1..4) bars a group, bar k of group g value[k * n + g] with an
+ * error bar of +-sd[k * n + g] (sd may be NULL), a legend naming the
+ * series, and a dashed horizontal line at line (none if line <= 0) named
+ * line_label. Non-finite values are refused. */
+int ssvae_figure_bars(const char *path, const char *title, const char *ylabel,
+                      const char *const *groups, int n, const char *const *series,
+                      int nseries, const double *value, const double *sd, double line,
+                      const char *line_label, ssvae_error *err);
 
 #ifdef __cplusplus
 }

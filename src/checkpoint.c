@@ -241,6 +241,8 @@ int ssvae_train_save(const char *path, const ssvae_model *m,
     snprintf(v[10], 40, "%.17g", cfg->L0);
     snprintf(v[11], 40, "%d", cfg->learn_L ? 1 : 0);
     snprintf(v[12], 40, "%.17g", cfg->W0);
+    snprintf(v[13], 40, "%.17g", cfg->bn2_gain);
+    snprintf(v[14], 40, "%.17g", cfg->bn2_bias);
     for (int i = 0; i < 4; i++) snprintf(rng + 16 * i, 17, "%016llx", (unsigned long long)st->shuffle.s[i]);
     char *losses = join_doubles(st->loss, st->epoch), *elbos = join_doubles(st->elbo, st->epoch);
     if (!losses || !elbos) {
@@ -254,8 +256,9 @@ int ssvae_train_save(const char *path, const ssvae_model *m,
         {"train.optim", v[3]}, {"train.lr", v[4]}, {"train.momentum", v[5]},
         {"train.epochs", v[6]}, {"train.batch", v[7]}, {"train.offset", v[8]},
         {"train.seed", v[9]}, {"train.L0", v[10]}, {"train.learn_L", v[11]}, {"train.W0", v[12]},
+        {"train.bn2_gain", v[13]}, {"train.bn2_bias", v[14]},
     };
-    int nm = 16;
+    int nm = 18;
     for (int i = 0; i < nextra; i++) meta[nm++] = extra[i];
     ssvae_tensor xt[2] = {{"optim.m", 1, {(int64_t)st->n}, st->m}, {"optim.v", 1, {(int64_t)st->n}, st->v}};
     int rc = model_write(m, path, xt, 2, meta, nm, err);
@@ -324,6 +327,13 @@ static int state_from_ck(const ssvae_checkpoint *ck, const char *path, const ssv
         meta_double(ck, path, "train.L0", 0, 1e300, &cfg->L0, err) ||
         meta_int(ck, path, "train.learn_L", 0, 1, &cfg->learn_L, err) ||
         meta_double(ck, path, "train.W0", 0, 1e300, &cfg->W0, err))
+        return -1;
+    /* Checkpoints from before the encoder's start was a recipe choice
+     * lack these two: they started at PyTorch's gamma 1, beta 0. */
+    if ((ssvae_st_meta(ck, "train.bn2_gain") &&
+         meta_double(ck, path, "train.bn2_gain", -1e300, 1e300, &cfg->bn2_gain, err)) ||
+        (ssvae_st_meta(ck, "train.bn2_bias") &&
+         meta_double(ck, path, "train.bn2_bias", -1e300, 1e300, &cfg->bn2_bias, err)))
         return -1;
     const char *seed = ssvae_st_meta(ck, "train.seed");
     char *end;

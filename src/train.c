@@ -31,6 +31,8 @@ void ssvae_train_config_default(ssvae_train_config *cfg)
     cfg->learn_L = 1;
     cfg->W0 = 0;      /* unit spread */
     cfg->nu = 1;      /* student-t: the Cauchy */
+    cfg->bn2_gain = 1;
+    cfg->bn2_bias = 0;
 }
 
 void ssvae_train_result_free(ssvae_train_result *r)
@@ -189,6 +191,8 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
     if (!(cfg->lr > 0) || !isfinite(cfg->lr)) return ssvae_fail(err, "learning rate must be positive, got %g", cfg->lr);
     if (m->cfg.supervised && !centres) return ssvae_fail(err, "supervised training needs the true centres");
     if (m->cfg.supervised && paired) return ssvae_fail(err, "the supervised baseline does not take paired data");
+    if (!isfinite(cfg->bn2_gain) || !isfinite(cfg->bn2_bias))
+        return ssvae_fail(err, "the bn2 gain and bias must be finite, got %g and %g", cfg->bn2_gain, cfg->bn2_bias);
     if (resume) {
         if (resume->n != m->nparams || !resume->m || !resume->v)
             return ssvae_fail(err, "the saved optimiser state has %zu parameters, the model %zu", resume->n, m->nparams);
@@ -250,6 +254,13 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
         /* The first batch of the first epoch sets the head's scale. Its
          * forward pass must not count towards the running statistics. */
         replay_shuffle(&shuffle_rng, pairs, npairs, cfg->seed, 1);
+        /* The encoder's starting point is part of the recipe: the maps
+         * start as sigmoid(gain x + bias), and the head's scale below is
+         * chosen from the latents that start gives. */
+        for (int k = 0; k < m->cfg.K; k++) {
+            m->bn2_w[k] = (float)cfg->bn2_gain;
+            m->bn2_b[k] = (float)cfg->bn2_bias;
+        }
         size_t nstats = 2 * (size_t)m->cfg.F + 2 * (size_t)m->cfg.K;
         float *keep = malloc(nstats * sizeof *keep);
         memcpy(keep, m->stats, nstats * sizeof *keep);

@@ -139,6 +139,52 @@ static int same_bytes(const char *a, const char *b)
     return same;
 }
 
+/* Lines (newlines) of text, and occurrences of sub in it. */
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+static int count_substr(const char *text, const char *sub)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, sub)); p++)
+        n++;
+    return n;
+}
+
+/* 1 if the CSV texts a and b hold the same lines in any order, each
+ * compared without its last field (a run's seconds). */
+static int same_rows_but_seconds(const char *a, const char *b)
+{
+    if (count_lines(a) != count_lines(b))
+        return 0;
+    for (const char *p = a; *p;) {
+        const char *nl = strchr(p, '\n'), *comma = p;
+        if (!nl)
+            return 0;
+        for (const char *q = p; q < nl; q++)
+            if (*q == ',')
+                comma = q;
+        size_t len = (size_t)(comma - p);
+        int found = 0;
+        for (const char *r = b; *r && !found;) {
+            const char *rn = strchr(r, '\n');
+            if (!rn)
+                break;
+            found = !strncmp(r, p, len) && r[len] == ',' && !memchr(r + len + 1, ',', (size_t)(rn - r - len - 1));
+            r = rn + 1;
+        }
+        if (!found)
+            return 0;
+        p = nl + 1;
+    }
+    return 1;
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -151,7 +197,7 @@ static void write_text(const char *path, const char *text)
 /* ---- the program as a whole ---------------------------------------------- */
 
 static const char *const commands[] = {"generate", "train", "probe", "encode", "demo",
-                                       "sweep", "theory", "figure", "bench"};
+                                       "sweep", "compare", "theory", "figure", "bench"};
 #define NCOMMANDS ((int)(sizeof commands / sizeof *commands))
 
 static void test_top_level(void)
@@ -195,6 +241,7 @@ static const usage_case usage_cases[] = {
     {"demo", "--frames 7 --test-frames 8 --epochs 0 --no-data --quiet --out @/u", "out", "frames",
      "--frames 6"},
     {"sweep", "--list --out @/u", "out", "seeds", "--seeds 0"},
+    {"compare", "--frames 7 --test-frames 8 --epochs 0 --quiet --out @/u", "out", "seeds", "--seeds 0"},
     {"theory", "--samples 100 --reps 2 --batch-max 512 --quiet --out @/u", "out", "samples", "--samples 99"},
     {"figure", "--run @/nothing --quiet", "run", "frame", "--scale 9"},
     {"bench", "--quick --threads 1 --frames 6", "json", "reps", "--reps 0"},
@@ -421,6 +468,32 @@ static void test_end_to_end(void)
     st = run("train --data @/train --resume @/part.st --epochs 1 --quiet");
     CHECK(st == 2 && one_line_naming("--epochs"), "train --resume past --epochs: status %d: %s", st, err_text);
 
+    /* the bn2 start: a fresh run begins from it, the checkpoint keeps it,
+     * and a resume continues from the trained values, not from it again */
+    st = run("train --data @/train --epochs 0 --bn2-bias -5 --bn2-gain 2 --quiet --save @/bn2e0.st");
+    CHECK(st == 0 && ssvae_model_load(&a, in_dir("bn2e0.st"), &err) == 0, "train --bn2-bias -5 --epochs 0: %d: %s%s",
+          st, err_text, err.msg);
+    CHECK(a.bn2_b && a.bn2_b[0] == -5.0f && a.bn2_b[a.cfg.K - 1] == -5.0f && a.bn2_w[0] == 2.0f,
+          "after 0 epochs bn2 starts at gamma 2, beta -5");
+    ssvae_model_free(&a);
+    st = run("train --data @/train --epochs 2 --bn2-bias -5 --quiet --save @/bn2straight.st");
+    st |= run("train --data @/train --epochs 1 --bn2-bias -5 --save-every 1 --quiet --save @/bn2part.st");
+    ssvae_train_config lc;
+    ssvae_train_state ls;
+    CHECK(st == 0 && ssvae_train_load(in_dir("bn2part.st"), &a, &lc, &ls, &err) == 0 && lc.bn2_bias == -5 &&
+              lc.bn2_gain == 1, "the checkpoint's recipe keeps bn2 bias -5: %s%s", err_text, err.msg);
+    ssvae_model_free(&a);
+    ssvae_train_state_free(&ls);
+    st = run("train --data @/train --resume @/bn2part.st --epochs 2 --quiet");
+    CHECK(st == 0 && same_bytes(in_dir("bn2part.st"), in_dir("bn2straight.st")),
+          "train --bn2-bias -5 stopped and resumed: the bytes of the run never stopped (%d: %s)", st, err_text);
+    st = run("train --data @/train --resume @/bn2part.st --bn2-bias -3 --epochs 3 --quiet");
+    CHECK(st == 2 && one_line_naming("--resume"), "--bn2-bias with --resume: status %d: %s", st, err_text);
+    st = run("train --data @/train --bn2-bias -101 --epochs 0 --quiet --save @/x.st");
+    CHECK(st == 2 && one_line_naming("--bn2-bias"), "--bn2-bias -101: status %d: %s", st, err_text);
+    st = run("train --data @/train --bn2-gain nan --epochs 0 --quiet --save @/x.st");
+    CHECK(st == 2 && one_line_naming("--bn2-gain"), "--bn2-gain nan: status %d: %s", st, err_text);
+
     /* missing and malformed inputs: status 1, one line naming the file */
     write_text(in_dir("junk.safetensors"), "this is not a checkpoint\n");
     struct { const char *args, *word; } cases[] = {
@@ -442,6 +515,7 @@ static void test_end_to_end(void)
         {"demo --frames 7 --test-frames 8 --epochs 0 --no-data --quiet --out @/a-file/d", "a-file"},
         {"sweep --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/a-file/s", "a-file"},
         {"theory --samples 100 --reps 2 --batch-max 512 --quiet --out @/a-file/t", "a-file"},
+        {"compare --frames 7 --test-frames 8 --epochs 0 --quiet --out @/a-file/c", "a-file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         st = run("%s", cases[i].args);
@@ -508,12 +582,112 @@ static void test_commands(void)
     CHECK(st == 0 && err_lines == 0 && exists(path) && exists(in_dir("sweep/summary.csv")),
           "sweep --only untrained: status %d: %s", st, err_text);
     slurp(path, csv, sizeof csv);
-    CHECK(strstr(csv, "\nuntrained,1,1,") != NULL, "sweep: seed 1's videos are seed 1's: %s", csv);
+    /* columns 13 and 14 (from 0) are the seed and the data seed */
+    CHECK(strstr(csv, "\nuntrained-e0,untrained,") && strstr(csv, ",norm,1,0,1,1,7,8,"),
+          "sweep: seed 1's videos are seed 1's: %s", csv);
     st = run("sweep --seeds 2 --data-seed 5 --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/sweep2");
     snprintf(path, sizeof path, "%s/sweep2/sweep.csv", dir);
     slurp(path, csv, sizeof csv);
-    CHECK(st == 0 && strstr(csv, "\nuntrained,1,5,") && strstr(csv, "\nuntrained,2,5,"),
+    CHECK(st == 0 && strstr(csv, ",norm,1,0,1,5,7,8,") && strstr(csv, ",norm,1,0,2,5,7,8,"),
           "sweep --data-seed 5: every run on video 5: status %d: %s", st, csv);
+
+    /* a grid as flags: 2 priors x 2 bn2 starts x 2 seeds, one row a run */
+    static const char grid[] = "sweep --priors gaussian,linear --bn2-bias 0,-5 --epochs 0 --seeds 2 --frames 7 "
+                               "--test-frames 8 --quiet --out @/grid";
+    st = run("%s", grid);
+    static char full[1 << 14], again[1 << 14];
+    long nfull = slurp(in_dir("grid/sweep.csv"), full, sizeof full);
+    CHECK(st == 0 && err_lines == 0 && count_lines(full) == 9 && count_substr(full, ",norm,1,-5,") == 4 &&
+              count_substr(full, "\ngaussian-b-5-e0,gaussian,") == 2,
+          "sweep grid: header and 8 runs, 4 of them with bias -5: status %d: %s%s", st, err_text, full);
+    slurp(in_dir("grid/summary.csv"), csv, sizeof csv);
+    CHECK(count_lines(csv) == 5, "summary.csv: one line per setting: %s", csv);
+    /* rerun: nothing added */
+    st = run("%s", grid);
+    slurp(in_dir("grid/sweep.csv"), again, sizeof again);
+    CHECK(st == 0 && !strcmp(full, again), "sweep rerun: sweep.csv unchanged (status %d)", st);
+    /* a run killed while writing its row: five rows and half of the sixth
+     * remain; the rerun drops the half row and runs the three left, with
+     * the same numbers as the first time */
+    long cut = 0;
+    for (int nl = 0; cut < nfull && nl < 6; cut++) nl += full[cut] == '\n';
+    cut += 30;
+    FILE *f = fopen(in_dir("grid/sweep.csv"), "wb");
+    if (f) {
+        fwrite(full, 1, (size_t)cut, f);
+        fclose(f);
+    }
+    st = run_env(NULL, "%s", grid);
+    slurp(in_dir("grid/sweep.csv"), again, sizeof again);
+    CHECK(st == 0 && count_lines(again) == 9 && strstr(err_text, "cut off") && same_rows_but_seconds(full, again),
+          "sweep resumed after a kill: 8 rows, none twice, the same results (status %d): %s%s", st, err_text, again);
+    /* bad grids: status 2, one line naming the flag, nothing run */
+    struct { const char *args, *word; } bad[] = {
+        {"sweep --bn2-bias 0,abc --out @/grid", "--bn2-bias"},
+        {"sweep --bn2-bias 0,-500 --out @/grid", "--bn2-bias"},
+        {"sweep --lr 0.005,,0.05 --out @/grid", "--lr"},
+        {"sweep --scale sometimes --out @/grid", "--scale"},
+        {"sweep --scale fixed --L0 data --out @/grid", "--scale"},
+        {"sweep --priors gaussian,nonesuch --out @/grid", "nonesuch"},
+        {"sweep --optim sgd,rmsprop --out @/grid", "--optim"},
+        {"sweep --epochs 1.5 --out @/grid", "--epochs"},
+        {"sweep --only untrained --priors linear --out @/grid", "--only"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        st = run("%s", bad[i].args);
+        CHECK(st == 2 && one_line_naming(bad[i].word), "ssvae %s: status %d (want 2): %s", bad[i].args, st,
+              err_text);
+    }
+    slurp(in_dir("grid/sweep.csv"), again, sizeof again);
+    CHECK(!strcmp(full, again) || same_rows_but_seconds(full, again), "bad grids left sweep.csv as it was");
+    /* a sweep.csv with other columns is not appended to */
+    mkdir(in_dir("oldsweep"), 0777);
+    write_text(in_dir("oldsweep/sweep.csv"), "setting,seed,data_seed,elbo_nats\nuntrained,1,1,-\n");
+    st = run("sweep --only untrained --frames 7 --test-frames 8 --epochs 0 --quiet --out @/oldsweep");
+    CHECK(st == 1 && one_line_naming("sweep.csv"), "sweep into an old sweep.csv: status %d: %s", st, err_text);
+
+    /* compare: one row per prior of the table, between the references,
+     * and an output folder that appears whole or not at all */
+    st = run("compare --frames 7 --test-frames 8 --epochs 1 --seeds 2 --quiet --out @/cmp");
+    CHECK(st == 0 && err_lines == 0 && strstr(out_text, "mean ± sd over 2 seeds"), "compare: status %d: %s", st,
+          err_text);
+    const char *cmp_files[] = {"compare.csv", "compare.json", "runs.csv", "errors.png", "maps.png",
+                               "models/gaussian.safetensors", "latents/linear_test.npy"};
+    for (size_t i = 0; i < sizeof cmp_files / sizeof *cmp_files; i++) {
+        snprintf(path, sizeof path, "%s/cmp/%s", dir, cmp_files[i]);
+        CHECK(exists(path), "compare wrote %s", path);
+    }
+    slurp(in_dir("cmp/compare.csv"), csv, sizeof csv);
+    int lines = 0;
+    for (const char *q = csv; *q; q++) lines += *q == '\n';
+    CHECK(lines == 1 + SSVAE_PRIOR_COUNT + 2 && strstr(csv, "\nuntrained,2,") && strstr(csv, "\nsupervised,2,"),
+          "compare.csv: a header, untrained, %d priors, supervised: %s", SSVAE_PRIOR_COUNT, csv);
+    for (int k = 0; k < SSVAE_PRIOR_COUNT; k++) {
+        char want[64];
+        snprintf(want, sizeof want, "\n%s,2,", ssvae_prior_get(k)->name);
+        CHECK(strstr(csv, want) != NULL, "compare.csv has the row of prior %s", ssvae_prior_get(k)->name);
+    }
+    slurp(in_dir("cmp/runs.csv"), csv, sizeof csv);
+    CHECK(strstr(csv, "\ngaussian,1,") && strstr(csv, "\ngaussian,2,"), "runs.csv: every seed's run: %s", csv);
+    st = run("compare --frames 7 --test-frames 8 --epochs 0 --priors linear --quiet --out @/cmp");
+    CHECK(st == 1 && one_line_naming("--force"), "compare into an existing folder: status %d: %s", st, err_text);
+    slurp(in_dir("cmp/compare.csv"), csv, sizeof csv);
+    CHECK(strstr(csv, "\ngaussian,2,") != NULL, "the refused run left the folder as it was");
+    st = run("compare --frames 7 --test-frames 8 --epochs 0 --priors linear --quiet --force --out @/cmp");
+    slurp(in_dir("cmp/compare.csv"), csv, sizeof csv);
+    CHECK(st == 0 && strstr(csv, "\nlinear,1,") && !strstr(csv, "\ngaussian,"),
+          "compare --force --priors linear replaced the folder: status %d: %s %s", st, err_text, csv);
+    snprintf(path, sizeof path, "%s/cmp/models/gaussian.safetensors", dir);
+    CHECK(!exists(path), "the replaced folder holds nothing of the previous run");
+    st = run("compare --priors linear,nonesuch --quiet --out @/cmp2");
+    CHECK(st == 2 && one_line_naming("nonesuch") && !exists(in_dir("cmp2")), "compare --priors nonesuch: status %d: %s",
+          st, err_text);
+    st = run("compare --priors linear,linear --quiet --out @/cmp2");
+    CHECK(st == 2 && one_line_naming("--priors"), "compare --priors linear,linear: status %d: %s", st, err_text);
+    st = run("compare --frames 7 --test-frames 8 --frame 7 --quiet --out @/cmp2");
+    CHECK(st == 2 && one_line_naming("--frame"), "compare --frame past the last pair: status %d: %s", st, err_text);
+    count_files(dir, &tmps);
+    CHECK(tmps == 0, "compare left no temporary folder in %s", dir);
 
     /* theory, small */
     st = run("theory --samples 2000 --reps 2 --batch-max 512 --quiet --out @/theory");

@@ -555,6 +555,53 @@ static void test_cli(const char *argv0)
     CHECK(count_files(cmd, NULL) == 7, "CLI wrote 7 files");
 }
 
+/* ---- the pictures of ssvae compare -------------------------------------- */
+
+static void test_compare_pictures(void)
+{
+    ssvae_model m[SSVAE_PRIOR_COUNT + 1];
+    ssvae_map_entry e[SSVAE_PRIOR_COUNT + 1];
+    float z[6] = {0.2f, 0.8f, 0.55f, 0.45f, 0.9f, 0.1f};
+    int H = 48, W = 64, w, h, tmps;
+    uint8_t *frame = calloc((size_t)H * W * 3, 1);
+    float now[2] = {35, 21}, next[2] = {40, 25};
+    for (int k = 0; k < SSVAE_PRIOR_COUNT; k++) { /* every prior of the table */
+        map_model(&m[k], (ssvae_prior_kind)k, 0, 1.0);
+        e[k] = (ssvae_map_entry){ssvae_prior_get(k)->name, &m[k], z, 1};
+    }
+    ssvae_error err;
+    const char *maps = in_dir("cmp/maps.png");
+    mkdir(in_dir("cmp"), 0777);
+    CHECK(ssvae_figure_maps(maps, e, SSVAE_PRIOR_COUNT, frame, 3, H, W, now, next, 1.0, &err) == 0, "maps: %s",
+          err.msg);
+    int cols = SSVAE_PRIOR_COUNT < 4 ? SSVAE_PRIOR_COUNT : 4, rows = (SSVAE_PRIOR_COUNT + 3) / 4;
+    CHECK(png_size(maps, &w, &h) == 0 && w == 340 * cols && h == (int)lround(rows * (300.0 * H / W + 90) + 50),
+          "maps.png: a valid RGB PNG of %d x %d panels (%d x %d)", cols, rows, w, h);
+    /* a supervised model has no predictive map: refused, nothing written */
+    map_model(&m[SSVAE_PRIOR_COUNT], SSVAE_PRIOR_GAUSSIAN, 1, 1.0);
+    e[SSVAE_PRIOR_COUNT] = (ssvae_map_entry){"supervised", &m[SSVAE_PRIOR_COUNT], z, 0};
+    const char *bad = in_dir("cmp/bad.png");
+    CHECK(ssvae_figure_maps(bad, e, SSVAE_PRIOR_COUNT + 1, frame, 3, H, W, now, next, 1.0, &err) == -1 &&
+              one_line(err.msg) && access(bad, F_OK) != 0,
+          "maps with a supervised model: refused (%s), no file", err.msg);
+    for (int k = 0; k <= SSVAE_PRIOR_COUNT; k++)
+        ssvae_model_free(&m[k]);
+
+    const char *groups[3] = {"untrained", "gaussian", "linear"}, *series[2] = {"probe", "direct"};
+    double v[6] = {1, 0.3, 22, 91, 89, 90}, sd[6] = {0.1, 0, 3, 1, 1, 2};
+    const char *bars = in_dir("cmp/errors.png");
+    CHECK(ssvae_figure_bars(bars, "errors", "px", groups, 3, series, 2, v, sd, 91, "chance", &err) == 0 &&
+              png_size(bars, &w, &h) == 0 && w == 560 && h == 480,
+          "bars: a valid 560 x 480 PNG (%s)", err.msg);
+    v[4] = NAN;
+    CHECK(ssvae_figure_bars(bad, "errors", "px", groups, 3, series, 2, v, NULL, 0, NULL, &err) == -1 &&
+              strstr(err.msg, "gaussian") && one_line(err.msg) && access(bad, F_OK) != 0,
+          "bars with a NaN: refused naming the group (%s), no file", err.msg);
+    count_files(in_dir("cmp"), &tmps);
+    CHECK(tmps == 0, "no temporaries left");
+    free(frame);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -565,6 +612,7 @@ int main(int argc, char **argv)
     test_predictive_linear();
     test_predictive_every_prior();
     test_figure();
+    test_compare_pictures();
     test_cli(argv[0]);
     remove_tree(dir);
     return check_report("test_figure");

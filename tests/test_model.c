@@ -4,6 +4,7 @@
  * bit-identical training at 1 and 2 threads, a short run whose loss goes
  * down, checkpoints that round-trip and reject a different architecture.
  */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,37 @@ static int save_after(void *ctx, const ssvae_model *m, const ssvae_train_state *
     return st->epoch == s->at ? ssvae_train_save(s->path, m, s->tc, st, NULL, 0, err) : 0;
 }
 
+/* The bn2 start of the recipe is what a fresh run begins from: after 0
+ * epochs gamma and beta of every map are the configured gain and bias. */
+static void test_bn2_start(void)
+{
+    uint8_t *video;
+    float *centres;
+    int T = 8;
+    small_video(T, 4, &video, &centres);
+    ssvae_model_config mc = small_config(0, SSVAE_PRIOR_GAUSSIAN);
+    ssvae_model m;
+    ssvae_error err;
+    ssvae_model_init(&m, &mc, 3, &err);
+    ssvae_train_config tc;
+    ssvae_train_config_default(&tc);
+    CHECK(tc.bn2_gain == 1 && tc.bn2_bias == 0, "default bn2 start %g, %g (want 1, 0)", tc.bn2_gain, tc.bn2_bias);
+    tc.epochs = 0; tc.batch = 4; tc.bn2_gain = 2; tc.bn2_bias = -5;
+    ssvae_train_result res;
+    CHECK(ssvae_train(&m, &tc, video, T, NULL, NULL, NULL, &res, &err) == 0, "%s", err.msg);
+    int ok = 1;
+    for (int k = 0; k < mc.K; k++) ok &= m.bn2_w[k] == 2.0f && m.bn2_b[k] == -5.0f;
+    CHECK(ok, "after 0 epochs bn2 is gamma %g beta %g (want 2, -5)", m.bn2_w[0], m.bn2_b[0]);
+    ssvae_train_result_free(&res);
+    tc.bn2_bias = NAN;
+    CHECK(ssvae_train(&m, &tc, video, T, NULL, NULL, NULL, &res, &err) == -1 && strstr(err.msg, "bn2"),
+          "a NaN bn2 bias is refused: %s", err.msg);
+    ssvae_train_result_free(&res);
+    ssvae_model_free(&m);
+    free(video);
+    free(centres);
+}
+
 /* ssvae_train_save -> ssvae_train_load gives back the same model, running
  * statistics, optimiser state, shuffle stream, losses and recipe. */
 static void test_train_checkpoint_round_trip(void)
@@ -264,7 +296,7 @@ static void test_train_checkpoint_round_trip(void)
     ssvae_train_config tc, lc;
     ssvae_train_config_default(&tc);
     tc.epochs = 2; tc.batch = 5; tc.optim = SSVAE_SGD; tc.momentum = 0.9; tc.lr = 0.003; tc.seed = 77;
-    tc.offset = 2; tc.W0 = 0.5; tc.learn_L = 0;
+    tc.offset = 2; tc.W0 = 0.5; tc.learn_L = 0; tc.bn2_gain = 1.5; tc.bn2_bias = -3.25;
     ssvae_train_result res;
     ssvae_train_data td = {video, NULL, T, NULL};
     /* capture the state handed to the hook at epoch 2 by saving it */
@@ -282,11 +314,28 @@ static void test_train_checkpoint_round_trip(void)
               st.init_value == res.init_value, "losses or the starting scale differ after load");
         CHECK(lc.optim == tc.optim && lc.lr == tc.lr && lc.momentum == tc.momentum && lc.epochs == tc.epochs &&
               lc.batch == tc.batch && lc.offset == tc.offset && lc.seed == tc.seed && lc.L0 == tc.L0 &&
-              lc.learn_L == tc.learn_L && lc.W0 == tc.W0, "recipe differs after load");
+              lc.learn_L == tc.learn_L && lc.W0 == tc.W0 && lc.bn2_gain == 1.5 && lc.bn2_bias == -3.25,
+              "recipe differs after load");
         int nonzero = 0;
         for (size_t i = 0; i < st.n; i++) nonzero += st.m[i] != 0;
         CHECK(nonzero > 0, "the SGD velocity was saved as all zeros");
     }
+    ssvae_train_state_free(&st);
+    ssvae_model_free(&l);
+
+    /* A checkpoint written before the bn2 start was a recipe entry (the
+     * same file without train.bn2_gain, train.bn2_bias) reads as 1, 0. */
+    ssvae_checkpoint ck;
+    CHECK(ssvae_st_read(path, &ck, &err) == 0, "%s", err.msg);
+    ssvae_meta keep[64];
+    int nkeep = 0;
+    for (int i = 0; i < ck.nmeta && nkeep < 64; i++)
+        if (strncmp(ck.meta[i].key, "train.bn2_", 10)) keep[nkeep++] = ck.meta[i];
+    CHECK(nkeep == ck.nmeta - 2, "the checkpoint holds train.bn2_gain and train.bn2_bias");
+    CHECK(ssvae_st_write(path, ck.tensors, ck.ntensors, keep, nkeep, &err) == 0, "%s", err.msg);
+    ssvae_st_free(&ck);
+    CHECK(ssvae_train_load(path, &l, &lc, &st, &err) == 0 && lc.bn2_gain == 1 && lc.bn2_bias == 0,
+          "an old checkpoint reads bn2 gain %g, bias %g (want 1, 0): %s", lc.bn2_gain, lc.bn2_bias, err.msg);
     ssvae_train_state_free(&st);
     ssvae_model_free(&l);
     ssvae_model_free(&m);
@@ -362,6 +411,7 @@ int main(void)
     test_determinism();
     test_loss_goes_down();
     test_checkpoint();
+    test_bn2_start();
     test_train_checkpoint_round_trip();
     test_resume_bit_identical();
     return check_report("test_model");

@@ -72,7 +72,8 @@ class Model(Structure):
 class TrainConfig(Structure):
     _fields_ = [("optim", c_int), ("lr", c_double), ("momentum", c_double), ("epochs", c_int),
                 ("batch", c_int), ("offset", c_int), ("seed", c_uint64), ("L0", c_double),
-                ("learn_L", c_int), ("W0", c_double), ("nu", c_double)]
+                ("learn_L", c_int), ("W0", c_double), ("nu", c_double),
+                ("bn2_gain", c_double), ("bn2_bias", c_double)]
 
 
 class EpochStats(Structure):

@@ -47,6 +47,26 @@ void cli_progress_epoch(void *ctx, const ssvae_epoch_stats *st);
 /* mkdir -p; returns 0 or fills err. */
 int cli_make_dir(const char *path, ssvae_error *err);
 
+/* rm -r path (symbolic links removed, not followed); 0, or -1. */
+int cli_remove_tree(const char *path);
+
+/* An output folder that appears whole or not at all: written as the
+ * sibling FINAL.tmp.PID and renamed into place by cli_outdir_commit. A
+ * killed run leaves only that temporary, never a mix of two runs' files. */
+typedef struct cli_outdir {
+    char final[4096];
+    char tmp[4200];  /* where to write; "" once committed or abandoned */
+} cli_outdir;
+
+/* Refuses (status 1) when path exists, unless force: the old folder is
+ * then replaced only at commit. 0, or the status after a one-line error. */
+int cli_outdir_begin(const char *cmd, const char *path, int force, cli_outdir *o);
+/* Moves the finished folder into place (replacing the previous one); 0,
+ * or 1 after a one-line error (the temporary is removed then). */
+int cli_outdir_commit(const char *cmd, cli_outdir *o);
+/* Removes the temporary folder after a failure. */
+void cli_outdir_abandon(cli_outdir *o);
+
 /* Writes text to path through a temporary file renamed into place. */
 int cli_write_text(const char *path, const char *text, ssvae_error *err);
 
@@ -79,6 +99,7 @@ typedef struct cli_recipe {
     const char *W0;      /* a number, or "data" */
     const char *units;   /* "norm" or "px" */
     double nu;           /* student-t degrees of freedom; <= 0: default */
+    double bn2_gain, bn2_bias; /* NaN: the preset's */
     uint64_t seed;
 } cli_recipe;
 
@@ -99,6 +120,20 @@ typedef struct cli_data {
     const float *centres;   /* (T, K, 2) px */
     int T, H, W, C, K;
 } cli_data;
+
+/* A training video (seed S) and a held-out video (seed S + 1) of the
+ * moving balls, default size, in memory (owned). */
+typedef struct cli_pair {
+    uint8_t *frames[2];
+    float *centres[2];
+    cli_data data[2]; /* train, test */
+} cli_pair;
+
+/* 0, or 1 after a one-line error; free with cli_pair_free either way. */
+int cli_pair_make(const char *cmd, uint64_t seed, int T_train, int T_test, cli_pair *p);
+void cli_pair_free(cli_pair *p);
+/* Writes out/data/{train,test}/{frames,centres}.npy; 0, or 1 after an error. */
+int cli_pair_write(const char *cmd, const char *out, const cli_pair *p);
 
 /* One row of the Figure 1C table. */
 typedef struct cli_row {
@@ -141,6 +176,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
 int cmd_show(int argc, char **argv);

@@ -41,7 +41,8 @@ static int save_epoch(void *ctx, const ssvae_model *m, const ssvae_train_state *
 static int recipe_given(const cli_recipe *r)
 {
     return strcmp(r->preset, "default") || r->optim || r->lr > 0 || r->momentum >= 0 ||
-           r->batch > 0 || r->L0 || r->W0 || r->units || r->fix_L || r->nu > 0 || r->seed != 1;
+           r->batch > 0 || r->L0 || r->W0 || r->units || r->fix_L || r->nu > 0 || r->seed != 1 ||
+           !isnan(r->bn2_gain) || !isnan(r->bn2_bias);
 }
 
 int cmd_train(int argc, char **argv)

@@ -1,7 +1,8 @@
 /*
- * experiment.c — one model trained and scored (a row of the Figure 1C
- * table), and the table itself as text, CSV and JSON. The demo and the
- * sweep are loops over this.
+ * experiment.c — the videos of an experiment (a training and a held-out
+ * moving-balls video), one model trained and scored (a row of the Figure
+ * 1C table), and the table itself as text, CSV and JSON. The demo, the
+ * sweep and compare are loops over this.
  */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,54 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+
+/* ---- the moving-balls videos of an experiment --------------------------- */
+
+void cli_pair_free(cli_pair *p)
+{
+    for (int i = 0; i < 2; i++) {
+        free(p->frames[i]);
+        free(p->centres[i]);
+    }
+}
+
+int cli_pair_make(const char *cmd, uint64_t seed, int T_train, int T_test, cli_pair *p)
+{
+    memset(p, 0, sizeof *p);
+    int T[2] = {T_train, T_test};
+    for (int i = 0; i < 2; i++) {
+        ssvae_balls_config bc;
+        ssvae_balls_default(&bc);
+        bc.frames = T[i];
+        bc.seed = seed + (uint64_t)i;
+        p->frames[i] = malloc((size_t)bc.frames * bc.height * bc.width * 3);
+        p->centres[i] = malloc((size_t)bc.frames * bc.nballs * 2 * sizeof(float));
+        ssvae_error err;
+        if (!p->frames[i] || !p->centres[i]) return cli_error(cmd, 1, "out of memory for %d frames", T[i]);
+        if (ssvae_balls_generate(&bc, p->frames[i], p->centres[i], NULL, &err))
+            return cli_error(cmd, 1, "%s", err.msg);
+        p->data[i] = (cli_data){p->frames[i], p->centres[i], bc.frames, bc.height, bc.width, 3, bc.nballs};
+    }
+    return 0;
+}
+
+int cli_pair_write(const char *cmd, const char *out, const cli_pair *p)
+{
+    const char *names[2] = {"train", "test"};
+    ssvae_error err;
+    for (int i = 0; i < 2; i++) {
+        const cli_data *d = &p->data[i];
+        char dir[4200], path[4300];
+        snprintf(dir, sizeof dir, "%s/data/%s", out, names[i]);
+        int64_t fs[4] = {d->T, d->H, d->W, d->C}, cs[3] = {d->T, d->K, 2};
+        if (cli_make_dir(dir, &err)) return cli_error(cmd, 1, "%s", err.msg);
+        snprintf(path, sizeof path, "%s/frames.npy", dir);
+        if (ssvae_npy_write(path, SSVAE_U8, 4, fs, d->frames, &err)) return cli_error(cmd, 1, "%s", err.msg);
+        snprintf(path, sizeof path, "%s/centres.npy", dir);
+        if (ssvae_npy_write(path, SSVAE_F32, 3, cs, d->centres, &err)) return cli_error(cmd, 1, "%s", err.msg);
+    }
+    return 0;
+}
 
 void cli_row_init(cli_row *row, const char *name, int K)
 {

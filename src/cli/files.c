@@ -3,6 +3,7 @@
  * atomically, loading a video (any form ssvae_video_read takes, and
  * centres.npy beside it), and the progress line.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,83 @@ int cli_make_dir(const char *path, ssvae_error *err)
     if (access(path, W_OK))
         return ssvae_fail(err, "%s: folder is not writable: %s", path, strerror(errno));
     return 0;
+}
+
+int cli_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st)) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode)) return remove(path);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char sub[4200];
+        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) { rc = -1; continue; }
+        rc |= cli_remove_tree(sub);
+    }
+    closedir(d);
+    return rmdir(path) | rc;
+}
+
+int cli_outdir_begin(const char *cmd, const char *path, int force, cli_outdir *o)
+{
+    memset(o, 0, sizeof *o);
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') len--; /* "out/" is the folder out */
+    if (len == 0 || len + 32 >= sizeof o->final)
+        return cli_error(cmd, 2, "--out: '%s' is not a usable folder name", path);
+    snprintf(o->final, sizeof o->final, "%.*s", (int)len, path);
+    struct stat st;
+    if (!lstat(o->final, &st)) {
+        if (!S_ISDIR(st.st_mode)) return cli_error(cmd, 1, "%s: exists and is not a folder", o->final);
+        if (!force) return cli_error(cmd, 1, "%s: exists; give --force to replace it once the new one is complete", o->final);
+    }
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", o->final, (long)getpid());
+    ssvae_error err;
+    cli_remove_tree(o->tmp); /* a stale one of a killed run with this pid */
+    if (mkdir(o->tmp, 0777)) {
+        /* the parent may be missing: create it, then try again */
+        char parent[4200];
+        snprintf(parent, sizeof parent, "%s", o->final);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            if (cli_make_dir(parent, &err)) return cli_error(cmd, 1, "%s", err.msg);
+        }
+        if (mkdir(o->tmp, 0777)) return cli_error(cmd, 1, "%s: cannot create folder: %s", o->tmp, strerror(errno));
+    }
+    return 0;
+}
+
+int cli_outdir_commit(const char *cmd, cli_outdir *o)
+{
+    char old[4300];
+    snprintf(old, sizeof old, "%s.old.%ld", o->final, (long)getpid());
+    struct stat st;
+    int had = !lstat(o->final, &st);
+    if (had && rename(o->final, old)) {
+        int e = errno;
+        cli_outdir_abandon(o);
+        return cli_error(cmd, 1, "%s: cannot move the previous folder aside: %s", o->final, strerror(e));
+    }
+    if (rename(o->tmp, o->final)) {
+        int e = errno;
+        if (had) rename(old, o->final);
+        cli_outdir_abandon(o);
+        return cli_error(cmd, 1, "%s: cannot rename the finished folder into place: %s", o->final, strerror(e));
+    }
+    o->tmp[0] = '\0';
+    if (had && cli_remove_tree(old))
+        return cli_error(cmd, 1, "%s: the new folder is in place but the previous one could not be removed", old);
+    return 0;
+}
+
+void cli_outdir_abandon(cli_outdir *o)
+{
+    if (o->tmp[0]) cli_remove_tree(o->tmp);
+    o->tmp[0] = '\0';
 }
 
 int cli_write_text(const char *path, const char *text, ssvae_error *err)

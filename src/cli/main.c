@@ -19,6 +19,7 @@ static const command commands[] = {
     {"probe", cmd_probe, "score a trained encoder: linear probe, direct error, chance"},
     {"encode", cmd_encode, "write the latents of a video as .npy"},
     {"sweep", cmd_sweep, "many settings x seeds: when do the maps find the balls?"},
+    {"compare", cmd_compare, "every prior on the same videos, seeds and recipe: table, bar chart, maps"},
     {"figure", cmd_figure, "draw the paper's Figure 1 (PNG) from a demo output folder"},
     {"show", cmd_show, "pictures of what a model learned on any video (PNG)"},
     {"theory", cmd_theory, "check the paper's identities on Gaussian problems"},

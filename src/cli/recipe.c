@@ -8,6 +8,7 @@
  *   default  what the sweep in docs/experiments.md found to work; the demo
  *            uses it.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,12 @@ typedef struct preset {
     int epochs, batch;
     const char *L0, *W0, *units;
     int fix_L;
+    double bn2_gain, bn2_bias; /* the last batch norm's starting gamma, beta */
 } preset;
 
 static const preset presets[] = {
-    {"default", "sgd", 0.005, 30, 30, "0.01", "1", "norm", 0},
-    {"paper", "sgd", 0.005, 30, 30, "1", "1", "norm", 0},
+    {"default", "sgd", 0.005, 30, 30, "0.01", "1", "norm", 0, 1, 0},
+    {"paper", "sgd", 0.005, 30, 30, "1", "1", "norm", 0, 1, 0},
 };
 
 void cli_recipe_init(cli_recipe *r)
@@ -36,6 +38,8 @@ void cli_recipe_init(cli_recipe *r)
     r->momentum = -1;
     r->epochs = -1;
     r->batch = -1;
+    r->bn2_gain = NAN;
+    r->bn2_bias = NAN;
     r->seed = 1;
 }
 
@@ -51,6 +55,8 @@ void cli_recipe_flags(cli_recipe *r, cli_flag *f, int *n)
     f[(*n)++] = (cli_flag){"fix-L", FLAG_BOOL, &r->fix_L, "gaussian: hold L at L0 instead of learning it", 0, -1};
     f[(*n)++] = (cli_flag){"W0", FLAG_STRING, &r->W0, "linear: W = W0 I, or 'data' (first batch's logits get unit spread)", 0, -1};
     f[(*n)++] = (cli_flag){"nu", FLAG_DOUBLE, &r->nu, "student-t: degrees of freedom (1: Cauchy; large: Gaussian)", 1e-3, 1e6};
+    f[(*n)++] = (cli_flag){"bn2-gain", FLAG_DOUBLE, &r->bn2_gain, "starting gamma of the last batch norm, every map (preset: 1)", -100, 100};
+    f[(*n)++] = (cli_flag){"bn2-bias", FLAG_DOUBLE, &r->bn2_bias, "starting beta of the last batch norm: maps start as sigmoid(gain x + bias) (preset: 0)", -100, 100};
     f[(*n)++] = (cli_flag){"units", FLAG_STRING, &r->units, "latent units the prior sees: norm ([0,1]) or px", 0, -1};
     f[(*n)++] = (cli_flag){"seed", FLAG_U64, &r->seed, "initialisation and shuffling seed", 0, -1};
 }
@@ -88,6 +94,8 @@ int cli_recipe_resolve(const char *cmd, const cli_recipe *r, int W,
     tc->seed = r->seed;
     tc->learn_L = !(r->fix_L || p->fix_L);
     if (r->nu > 0) tc->nu = r->nu;
+    tc->bn2_gain = isnan(r->bn2_gain) ? p->bn2_gain : r->bn2_gain;
+    tc->bn2_bias = isnan(r->bn2_bias) ? p->bn2_bias : r->bn2_bias;
     if (scale_value(cmd, "L0", r->L0 ? r->L0 : p->L0, &tc->L0)) return 2;
     if (scale_value(cmd, "W0", r->W0 ? r->W0 : p->W0, &tc->W0)) return 2;
     if (!tc->learn_L && tc->L0 <= 0)
@@ -105,10 +113,10 @@ void cli_recipe_describe(const ssvae_train_config *tc, double units, int W,
     char L0[32], W0[32];
     if (tc->L0 > 0) snprintf(L0, sizeof L0, "%g", tc->L0); else snprintf(L0, sizeof L0, "data");
     if (tc->W0 > 0) snprintf(W0, sizeof W0, "%g", tc->W0); else snprintf(W0, sizeof W0, "data");
-    snprintf(buf, len, "%s lr=%g%s epochs=%d batch=%d L0=%s%s W0=%s units=%s seed=%llu",
+    snprintf(buf, len, "%s lr=%g%s epochs=%d batch=%d L0=%s%s W0=%s bn2_gain=%g bn2_bias=%g units=%s seed=%llu",
              tc->optim == SSVAE_ADAM ? "adam" : "sgd", tc->lr,
              tc->momentum > 0 ? " momentum" : "", tc->epochs, tc->batch, L0,
-             tc->learn_L ? "" : " (fixed)", W0, units == 1.0 ? "norm" : "px",
-             (unsigned long long)tc->seed);
+             tc->learn_L ? "" : " (fixed)", W0, tc->bn2_gain, tc->bn2_bias,
+             units == 1.0 ? "norm" : "px", (unsigned long long)tc->seed);
     (void)W;
 }
