@@ -85,6 +85,31 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
+/* JSON (RFC 8259) forbids raw control characters: inside a string they
+ * must be escaped, outside one only space, tab, LF and CR may appear.
+ * cJSON lets them through, and an escaped NUL (\u0000) would cut a name
+ * short without a word, so both are refused here, before parsing. Returns
+ * the offset of the first offending byte, or -1 if the text is clean. */
+static int64_t json_control_at(const unsigned char *s, size_t n)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if (!in_string) {
+            if (c == '"') in_string = 1;
+            else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') return (int64_t)i;
+            continue;
+        }
+        if (c < 0x20) return (int64_t)i;
+        if (c == '"') in_string = 0;
+        else if (c == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0) return (int64_t)i;
+            i++; /* the escaped character cannot end the string */
+        }
+    }
+    return -1;
+}
+
 /* Elements in a shape, or -1 if a dimension is negative or the byte count
  * (4 per element) would not fit in an int64. */
 static int64_t shape_count(int ndim, const int64_t *shape)
@@ -561,6 +586,12 @@ static int read_fd(const char *path, int fd, ssvae_checkpoint *ck, ssvae_error *
     if (!utf8_valid((const unsigned char *)text, (size_t)hlen)) {
         free(text);
         return ssvae_fail(err, "%s: header is not valid UTF-8", path);
+    }
+    int64_t ctl = json_control_at((const unsigned char *)text, (size_t)hlen);
+    if (ctl >= 0) {
+        free(text);
+        return ssvae_fail(err, "%s: header holds a control character or an escaped NUL at byte %lld "
+                          "(JSON forbids them in strings)", path, (long long)ctl);
     }
     /* cJSON_ParseWithLength would accept garbage after the object; we take
      * the end of the parse and allow only the whitespace padding after it. */
