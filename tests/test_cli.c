@@ -188,7 +188,7 @@ typedef struct usage_case {
 } usage_case;
 
 static const usage_case usage_cases[] = {
-    {"generate", "--frames 2 --size 16 --radius 2 --step 1 --out @/u", "out", "frames", "--frames 0"},
+    {"generate", "--frames 3 --size 16 --radius 2 --step 1 --out @/u", "out", "frames", "--frames 0"},
     {"train", "--data @/nothing --epochs 0 --quiet --save @/u.st", "data", "epochs", "--batch 1"},
     {"probe", "--model @/nothing.st --test @/nothing", "model", NULL, NULL},
     {"encode", "--model @/nothing.st --out @/u.npy --quiet", "model", NULL, NULL},
@@ -251,12 +251,12 @@ static void test_usage(void)
     /* the other kinds of value, and the checks made after parsing */
     struct { const char *args, *word; } cases[] = {
         {"generate --frames 99999999999999999999 --size 16 --radius 2 --out @/u", "--frames"},
-        {"generate --seed -1 --frames 2 --size 16 --radius 2 --out @/u", "--seed"},
-        {"generate --seed 18446744073709551616 --frames 2 --size 16 --radius 2 --out @/u", "--seed"},
-        {"generate --radius nan --frames 2 --size 16 --out @/u", "--radius"},
-        {"generate --radius 0.1 --frames 2 --size 16 --out @/u", "--radius"},
-        {"generate --grey=1 --frames 2 --size 16 --radius 2 --out @/u", "--grey"},
-        {"generate --colours 1,2 --frames 2 --size 16 --radius 2 --out @/u", "--colours"},
+        {"generate --seed -1 --frames 3 --size 16 --radius 2 --out @/u", "--seed"},
+        {"generate --seed 18446744073709551616 --frames 3 --size 16 --radius 2 --out @/u", "--seed"},
+        {"generate --radius nan --frames 3 --size 16 --out @/u", "--radius"},
+        {"generate --radius 0.1 --frames 3 --size 16 --out @/u", "--radius"},
+        {"generate --grey=1 --frames 3 --size 16 --radius 2 --out @/u", "--grey"},
+        {"generate --colours 1,2 --frames 3 --size 16 --radius 2 --out @/u", "--colours"},
         {"train --lr abc --data @/nothing --quiet", "--lr"},
         {"train --lr 0 --data @/nothing --quiet", "--lr"},
         {"train --momentum 1 --data @/nothing --quiet", "--momentum"},
@@ -321,7 +321,7 @@ static void test_generate(void)
           "generate --seed 7 twice: byte-identical frames.npy and centres.npy");
     CHECK(!same_bytes(in_dir("s7a/frames.npy"), in_dir("s8/frames.npy")), "generate --seed 8 differs from 7");
     /* the largest seed is a seed */
-    st = run("generate --frames 2 --size 16 --radius 2 --step 1 --seed 18446744073709551615 --out @/smax");
+    st = run("generate --frames 3 --size 16 --radius 2 --step 1 --seed 18446744073709551615 --out @/smax");
     CHECK(st == 0 && err_lines == 0, "generate --seed 2^64-1: status %d: %s", st, err_text);
 
     /* balls that cannot fit: the flags disagree, one line */
@@ -331,13 +331,13 @@ static void test_generate(void)
 
     /* outputs that cannot be written: status 1, one line, nothing left */
     write_text(in_dir("a-file"), "not a folder\n");
-    st = run("generate --frames 2 --size 16 --radius 2 --out @/a-file/x");
+    st = run("generate --frames 3 --size 16 --radius 2 --out @/a-file/x");
     CHECK(st == 1 && one_line_naming("a-file"), "generate --out under a file: status %d, %d lines: %s", st,
           err_lines, err_text);
     mkdir(in_dir("locked"), 0555);
     chmod(in_dir("locked"), 0555);
     if (geteuid() != 0) { /* root writes anywhere */
-        st = run("generate --frames 2 --size 16 --radius 2 --out @/locked");
+        st = run("generate --frames 3 --size 16 --radius 2 --out @/locked");
         CHECK(st == 1 && one_line_naming("locked"), "generate --out unwritable: status %d, %d lines: %s", st,
               err_lines, err_text);
         CHECK(count_files(in_dir("locked"), &tmps) == 0, "generate left nothing in the unwritable folder");
@@ -348,7 +348,7 @@ static void test_generate(void)
     mkdir(in_dir("half"), 0777);
     mkdir(in_dir("half/centres.npy"), 0777);
     mkdir(in_dir("half/centres.npy/x"), 0777);
-    st = run("generate --frames 2 --size 16 --radius 2 --out @/half");
+    st = run("generate --frames 3 --size 16 --radius 2 --out @/half");
     CHECK(st == 1 && one_line_naming("centres.npy"), "generate, centres.npy a folder: status %d, %d lines: %s", st,
           err_lines, err_text);
     int n = count_files(in_dir("half"), &tmps);

@@ -486,15 +486,16 @@ static void test_failed_writes(void)
     free(before);
     free(after);
 
-    /* The rename itself fails when the target is a non-empty directory. */
+    /* A folder where the file should go is refused before anything is
+     * written (a rename could replace an empty one). */
     char sub[256], inner[300];
     path_in_dir(sub, sizeof sub, "adir");
     snprintf(inner, sizeof inner, "%s/x", sub);
     mkdir(sub, 0755);
     FILE *f = fopen(inner, "wb");
     if (f) fclose(f);
-    CHECK(ssvae_st_write(sub, &t, 1, NULL, 0, &err) == -1, "rename onto a directory");
-    CHECK(strstr(err.msg, sub) && strstr(err.msg, "rename"), "message: %s", err.msg);
+    CHECK(ssvae_st_write(sub, &t, 1, NULL, 0, &err) == -1, "write onto a directory");
+    CHECK(strstr(err.msg, sub) && strstr(err.msg, "a folder, not a regular file"), "message: %s", err.msg);
     CHECK(no_temp_files(), "temporary file left behind after a failed rename");
     unlink(inner);
     rmdir(sub);

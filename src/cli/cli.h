@@ -47,6 +47,22 @@ void cli_progress_epoch(void *ctx, const ssvae_epoch_stats *st);
 /* mkdir -p; returns 0 or fills err. */
 int cli_make_dir(const char *path, ssvae_error *err);
 
+/* A run folder written as a set (files.c): cli_run_dir_begin makes the
+ * fresh sibling work folder (OUT.partial-XXXXXX) that the run writes
+ * into; cli_run_dir_commit renames it onto OUT once the run is complete,
+ * moving an earlier OUT aside to OUT.previous-N first (aside says where;
+ * empty if there was none); cli_run_dir_abandon removes the work folder
+ * after a failure. Used by demo and compare. */
+typedef struct cli_run_dir {
+    char final[4096];   /* OUT, without trailing slashes */
+    char work[4200];    /* where the run writes; empty once committed */
+    char aside[4200];   /* where the earlier run went, or empty */
+} cli_run_dir;
+
+int cli_run_dir_begin(cli_run_dir *rd, const char *final, ssvae_error *err);
+int cli_run_dir_commit(cli_run_dir *rd, ssvae_error *err);
+void cli_run_dir_abandon(cli_run_dir *rd);
+
 /* Writes text to path through a temporary file renamed into place. */
 int cli_write_text(const char *path, const char *text, ssvae_error *err);
 

@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "ssvae.h"
+#include "io/files.h"
 
 /* The reference implementation refuses headers above 100 MB; so do we, so a
  * corrupt length cannot make us allocate gigabytes. */
@@ -333,6 +334,7 @@ int ssvae_st_write(const char *path, const ssvae_tensor *tensors, int ntensors,
 {
     if (!path) return ssvae_fail(err, "(null): no path given");
     if (check_write_args(path, tensors, ntensors, meta, nmeta, err) != 0) return -1;
+    if (ssvae_output_check(path, NULL, 0, err)) return -1;
 
     char *json = build_header(tensors, ntensors, meta, nmeta);
     if (!json) return ssvae_fail(err, "%s: out of memory building the header", path);
@@ -382,15 +384,9 @@ int ssvae_st_write(const char *path, const ssvae_tensor *tensors, int ntensors,
         free(tmp);
         return ssvae_fail(err, "%s: write failed: %s", path, strerror(saved));
     }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        unlink(tmp);
-        free(tmp);
-        return ssvae_fail(err, "%s: cannot rename the temporary file into place: %s",
-                          path, strerror(saved));
-    }
+    rc = io_commit_output(tmp, path, err);
     free(tmp);
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -705,8 +701,8 @@ int ssvae_st_read(const char *path, ssvae_checkpoint *out, ssvae_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!path) return ssvae_fail(err, "(null): no path given");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return ssvae_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    int fd = io_open_input(path, err); /* regular files only: a FIFO would block */
+    if (fd < 0) return -1;
     int rc = read_fd(path, fd, out, err);
     close(fd);
     if (rc != 0) ssvae_st_free(out);
