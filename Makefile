@@ -54,6 +54,9 @@ test: deps-check
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer,
 # in its own build folder. -O1 keeps it quick; UBSan errors are fatal.
+# The program is rebuilt there too (build-san/ssvae): test_cli and
+# test_faults run the ssvae beside their own binary, so the program-level
+# malformed-input suite runs the sanitized program.
 test-sanitize:
 	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" tests

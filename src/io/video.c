@@ -267,7 +267,7 @@ int ssvae_video_read(const char *path, ssvae_array *frames, int *quantised, ssva
     struct stat st;
     if (stat(path, &st)) return ssvae_fail(err, "%s: %s", path, strerror(errno));
     if (S_ISREG(st.st_mode)) return read_npy(path, frames, quantised, err);
-    if (!S_ISDIR(st.st_mode)) return ssvae_fail(err, "%s: not a file or a folder", path);
+    if (!S_ISDIR(st.st_mode)) return ssvae_fail(err, "%s: %s, not a .npy file or a folder of frames", path, ssvae_file_kind(st.st_mode));
     char npy[4200];
     if (snprintf(npy, sizeof npy, "%s/frames.npy", path) >= (int)sizeof npy)
         return ssvae_fail(err, "%s: path too long", path);
@@ -307,7 +307,7 @@ int ssvae_video_shape(const char *path, int64_t shape[4], ssvae_error *err)
             return rc;
         }
     } else if (!S_ISREG(st.st_mode)) {
-        return ssvae_fail(err, "%s: not a file or a folder", path);
+        return ssvae_fail(err, "%s: %s, not a .npy file or a folder of frames", path, ssvae_file_kind(st.st_mode));
     }
     ssvae_array a;
     if (ssvae_npy_read_header(file, &a, err)) return -1;
