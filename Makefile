@@ -82,6 +82,9 @@ test-python: python
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer,
 # in its own build folder. -O1 keeps it quick; UBSan errors are fatal.
+# The program is rebuilt there too (build-san/ssvae): test_cli and
+# test_faults run the ssvae beside their own binary, so the program-level
+# malformed-input suite runs the sanitized program.
 test-sanitize:
 	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" tests
@@ -102,7 +105,7 @@ FUZZ_CC      ?= clang
 # -Wno-pass-failed: at -O1 clang does not vectorise the "omp simd" loops, and says so.
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=undefined -Wno-pass-failed
-FUZZERS      := npy safetensors model resume png
+FUZZERS      := npy safetensors model resume png pngdir
 FUZZ_TIME    ?= 20
 
 # Builds build-fuzz/fuzz/fuzz_NAME for each reader NAME in FUZZERS.
@@ -110,7 +113,7 @@ fuzz: deps-check
 	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" \
 	    LDFLAGS="-fsanitize=fuzzer,address,undefined" $(FUZZERS:%=build-fuzz/fuzz/fuzz_%)
 
-build-fuzz/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_file.h build-fuzz/libssvae.a
+build-fuzz/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_file.h fuzz/png_crc.h build-fuzz/libssvae.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< build-fuzz/libssvae.a $(LDLIBS) -lz -o $@
 

@@ -33,7 +33,7 @@ static void fuzz_remove_tmp(void)
 /* Writes the input to the scratch file and returns the path to read it
  * by. Aborts if the file cannot be written: that is the harness's fault,
  * not the reader's. */
-static const char *fuzz_write_input(const uint8_t *data, size_t size)
+__attribute__((unused)) static const char *fuzz_write_input(const uint8_t *data, size_t size)
 {
     static int fd = -1;
     static char path[64];
@@ -59,7 +59,7 @@ static const char *fuzz_write_input(const uint8_t *data, size_t size)
 }
 
 /* Aborts unless err holds one non-empty line starting with "path: ". */
-static void fuzz_check_error(const char *path, const ssvae_error *err)
+__attribute__((unused)) static void fuzz_check_error(const char *path, const ssvae_error *err)
 {
     size_t n = strnlen(err->msg, sizeof err->msg), p = strlen(path);
     const char *why = n == 0 ? "empty"

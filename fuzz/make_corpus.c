@@ -3,7 +3,7 @@
  * a few small valid files of each format, written by ssvae's own writers
  * or libpng, and a few broken ones that stop at each of the readers'
  * checks. Every file is under 4 KB. Usage: make_corpus DIR (DIR/npy,
- * DIR/safetensors, DIR/model, DIR/resume and DIR/png are created or
+ * DIR/safetensors, DIR/model, DIR/resume, DIR/png and DIR/pngdir are created or
  * overwritten).
  */
 #include <png.h>
@@ -284,6 +284,32 @@ static void corpus_png(void)
     write_bytes("png", "bad_signature.png", buf, n);
 }
 
+/* ---- PNG folders (fuzz_pngdir: files concatenated, cut at each signature) ---- */
+
+/* Appends the png/ seeds named in parts (NULL-terminated) into pngdir/name. */
+static void concat_pngs(const char *name, const char *const *parts)
+{
+    unsigned char all[4096];
+    size_t n = 0;
+    char path[512];
+    for (int i = 0; parts[i]; i++) {
+        FILE *f = fopen(at(path, "png", parts[i]), "rb");
+        if (!f) die(path, NULL);
+        n += fread(all + n, 1, sizeof all - n, f);
+        fclose(f);
+    }
+    write_bytes("pngdir", name, all, n);
+}
+
+static void corpus_pngdir(void)
+{
+    concat_pngs("rgb_8x8_two.png", (const char *[]){"rgb_8x8.png", "rgb_8x8.png", NULL});
+    concat_pngs("rgb_8x8_three.png", (const char *[]){"rgb_8x8.png", "interlaced_rgb_8x8.png", "rgb_8x8.png", NULL});
+    concat_pngs("bad_mismatch.png", (const char *[]){"rgb_8x8.png", "grey_4x4.png", NULL});
+    concat_pngs("bad_one_frame.png", (const char *[]){"rgb_8x8.png", NULL});
+    concat_pngs("bad_truncated_second.png", (const char *[]){"rgb_8x8.png", "bad_truncated.png", NULL});
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -291,8 +317,8 @@ int main(int argc, char **argv)
         return 2;
     }
     root = argv[1];
-    const char *subs[] = {"", "/npy", "/safetensors", "/model", "/resume", "/png"};
-    for (int i = 0; i < 6; i++) {
+    const char *subs[] = {"", "/npy", "/safetensors", "/model", "/resume", "/png", "/pngdir"};
+    for (int i = 0; i < 7; i++) {
         char d[512];
         snprintf(d, sizeof d, "%s%s", root, subs[i]);
         mkdir(d, 0777); /* already there is fine; a real failure shows on writing */
@@ -302,5 +328,6 @@ int main(int argc, char **argv)
     corpus_model();
     corpus_resume();
     corpus_png();
+    corpus_pngdir();
     return 0;
 }

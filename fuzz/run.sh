@@ -16,7 +16,10 @@ failed=0
 for name in "$@"; do
     bin=build-fuzz/fuzz/fuzz_$name
     dict=fuzz/$name.dict
-    case $name in model | resume) dict=fuzz/safetensors.dict ;; esac # same file format
+    case $name in
+    model | resume) dict=fuzz/safetensors.dict ;; # same file format
+    pngdir) dict=fuzz/png.dict ;;
+    esac
     mkdir -p "build-fuzz/corpus/$name" build-fuzz/crashes
     log=build-fuzz/fuzz-$name.log
     start=$(date +%s)

@@ -39,16 +39,39 @@ typedef struct ssvae_error {
  * `return ssvae_fail(err, "%s: truncated", path);`. */
 int ssvae_fail(ssvae_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* s as it may be quoted inside a one-line message (a name or value read
- * from a file): control characters become '?', and beyond len - 4
- * characters it is cut and ends in "...". Writes into buf (len >= 4) and
- * returns it. */
+/* The one quoting rule for a name in a message (a path, a name or value
+ * read from a file): control characters (a newline, an escape) become '?',
+ * so the message stays one line, and a name longer than len - 1 keeps its
+ * start and its end with "..." in the middle. Writes into buf (len >= 8)
+ * and returns it. */
 const char *ssvae_printable(char *buf, size_t len, const char *s);
 /* sizeof the public struct called name ("ssvae_model", "ssvae_train_config",
  * ...), or 0 for a name it does not know: a binding that mirrors the structs
  * (the Python package, through ctypes) checks its layouts against the
  * library it loaded. */
 size_t ssvae_struct_size(const char *name);
+
+/* The same rule for a whole message, into dst (len bytes): control
+ * characters become '?', and a message too long has its longest names
+ * shortened in their middles first, so the reason at the end survives.
+ * ssvae_fail passes every message through it. */
+void ssvae_fit_message(char *dst, size_t len, const char *src);
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Before writing path (every writer of the library calls it; callers call
+ * it early, with their inputs, so that a bad output fails before the work):
+ * refuses an existing path that is not a regular file (a device, a FIFO,
+ * a socket, a folder: the rename would replace it), and one that is the
+ * same file (device and inode) as any of inputs[0..ninputs) (NULL entries
+ * skipped), or, for an input that is a folder, as any file in it. A path
+ * that does not exist yet passes. */
+int ssvae_output_check(const char *path, const char *const *inputs, int ninputs,
+                       ssvae_error *err);
+/* "a FIFO", "a character device", "a folder", ... for a stat st_mode. */
+const char *ssvae_file_kind(unsigned mode);
 
 /* ------------------------------------------------------------------------ */
 /* Random numbers: xoshiro256** seeded through splitmix64. Same seed, same    */
@@ -67,7 +90,7 @@ uint64_t ssvae_rng_below(ssvae_rng *rng, uint64_t n); /* uniform in [0, n), unbi
 void ssvae_rng_shuffle(ssvae_rng *rng, int *a, int n); /* Fisher-Yates */
 
 /* ------------------------------------------------------------------------ */
-/* Arrays and NumPy .npy files (format 1.0 and 2.0, little-endian, C order)  */
+/* Arrays and NumPy .npy files (read: format 1.0, 2.0, 3.0; little-endian, C) */
 /* ------------------------------------------------------------------------ */
 
 typedef enum ssvae_dtype {
@@ -88,6 +111,9 @@ typedef struct ssvae_array {
 size_t ssvae_dtype_size(ssvae_dtype dtype);
 int64_t ssvae_array_count(const ssvae_array *a); /* product of the shape */
 void ssvae_array_free(ssvae_array *a);           /* frees data, zeroes a */
+/* "float32 of shape (900, 3, 2)": what a shape error says was found
+ * (taken before the array is freed). Writes into buf, returns it. */
+const char *ssvae_array_describe(const ssvae_array *a, char *buf, size_t len);
 
 /* Reads a .npy file. Rejects, with a message naming the file and the
  * problem: bad magic, unknown version, a header that is not the dict numpy
@@ -95,6 +121,10 @@ void ssvae_array_free(ssvae_array *a);           /* frees data, zeroes a */
  * overflowing shapes, data shorter or longer than the shape says. Sizes are
  * checked against the file length before anything is allocated. */
 int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err);
+
+/* The same checks as ssvae_npy_read (the data's length included) without
+ * reading the data: out gets dtype, ndim and shape, and data NULL. */
+int ssvae_npy_read_header(const char *path, ssvae_array *out, ssvae_error *err);
 
 /* Writes a .npy file (version 1.0, or 2.0 if the header needs it) through a
  * temporary file in the same folder, renamed into place: a failed write
@@ -119,6 +149,11 @@ int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim,
  * .npy or PNG readers reject. */
 int ssvae_video_read(const char *path, ssvae_array *frames, int *quantised,
                      ssvae_error *err);
+/* The (T, H, W, C) that ssvae_video_read would give, from the .npy header
+ * or, for a PNG folder, the count of frames and the first frame, without
+ * reading the video: so that a size mismatch is found before seconds of
+ * decoding. */
+int ssvae_video_shape(const char *path, int64_t shape[4], ssvae_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* safetensors checkpoints: 8-byte little-endian header length, a JSON       */

@@ -2,6 +2,7 @@
  * array.c — the n-dimensional array every file reader hands back: element
  * sizes of the dtypes, element counts, and freeing.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,4 +34,15 @@ void ssvae_array_free(ssvae_array *a)
         return;
     free(a->data);
     memset(a, 0, sizeof *a);
+}
+
+const char *ssvae_array_describe(const ssvae_array *a, char *buf, size_t len)
+{
+    static const char *const names[] = {"uint8", "float32", "float64"};
+    const char *dt = (unsigned)a->dtype <= SSVAE_F64 ? names[a->dtype] : "unknown";
+    size_t n = (size_t)snprintf(buf, len, "%s of shape (", dt);
+    for (int i = 0; i < a->ndim && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%lld", i ? ", " : "", (long long)a->shape[i]);
+    if (n < len) snprintf(buf + n, len - n, "%s)", a->ndim == 1 ? "," : "");
+    return buf;
 }

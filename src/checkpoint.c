@@ -56,6 +56,26 @@ static int model_tensors(const ssvae_model *m, ssvae_tensor *t, float *const *st
     return n;
 }
 
+/* Elements in a tensor's shape. */
+static int64_t tensor_count(const ssvae_tensor *t)
+{
+    int64_t count = 1;
+    for (int d = 0; d < t->ndim; d++) count *= t->shape[d];
+    return count;
+}
+
+/* 0 if every value of t is finite; otherwise fills err with
+ * "PATH: WHAT: tensor 'NAME' holds a non-finite value (nan at element I)". */
+static int check_finite(const ssvae_tensor *t, const char *path, const char *what, ssvae_error *err)
+{
+    int64_t n = tensor_count(t);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(t->data[i]))
+            return ssvae_fail(err, "%s: %s: tensor '%s' holds a non-finite value (%g at element %lld)", path,
+                              what, t->name, (double)t->data[i], (long long)i);
+    return 0;
+}
+
 /* The model's tensors, then more (xt, nxt), and its metadata, then extra,
  * to path through a temporary file. */
 static int model_write(const ssvae_model *m, const char *path, const ssvae_tensor *xt, int nxt,
@@ -66,6 +86,10 @@ static int model_write(const ssvae_model *m, const char *path, const ssvae_tenso
     int n = model_tensors(m, t, stats);
     if (nxt < 0 || nxt > 4) return ssvae_fail(err, "%s: too many extra tensors", path);
     for (int i = 0; i < nxt; i++) t[n++] = xt[i];
+    /* Nothing non-finite is ever saved: such a checkpoint cannot be good,
+     * and a NaN hidden by a ReLU would spread on resuming. */
+    for (int i = 0; i < n; i++)
+        if (check_finite(&t[i], path, "not saved", err)) return -1;
     const ssvae_model_config *c = &m->cfg;
     char vals[8][32];
     snprintf(vals[0], 32, "%.17g", c->units);
@@ -170,9 +194,8 @@ static int model_from_ck(ssvae_model *m, const ssvae_checkpoint *ck, const char 
             ssvae_fail(err, "%s: tensor '%s' has the wrong shape for this architecture", path, want[i].name);
             goto done;
         }
-        int64_t count = 1;
-        for (int d = 0; d < got->ndim; d++) count *= got->shape[d];
-        memcpy(want[i].data, got->data, (size_t)count * sizeof(float));
+        if (check_finite(got, path, "refused", err)) goto done;
+        memcpy(want[i].data, got->data, (size_t)tensor_count(got) * sizeof(float));
     }
     rc = 0;
 done:
@@ -352,6 +375,7 @@ static int state_from_ck(const ssvae_checkpoint *ck, const char *path, const ssv
         if (t->ndim != 1 || t->shape[0] != (int64_t)m->nparams)
             return ssvae_fail(err, "%s: tensor '%s' has the wrong shape for this architecture (%zu parameters)",
                               path, name[i], m->nparams);
+        if (check_finite(t, path, "refused", err)) return -1;
         *dst[i] = malloc(m->nparams * sizeof(float));
         if (!*dst[i]) return ssvae_fail(err, "%s: out of memory", path);
         memcpy(*dst[i], t->data, m->nparams * sizeof(float));

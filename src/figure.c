@@ -28,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "io/files.h"
 #include "io/png.h"
 #include "plot.h"
 #include "ssvae.h"
@@ -94,11 +95,9 @@ static void input_free(fig_input *in)
 /* The whole of a small text file, NUL-terminated; NULL after filling err. */
 static char *read_text(const char *path, ssvae_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ssvae_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = io_fopen_input(path, err); /* regular files only: a FIFO would block */
+    if (!f)
         return NULL;
-    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -914,12 +913,10 @@ int ssvae_figure(const char *run_dir, const char *out_dir, const ssvae_figure_op
             goto done; /* this one removed its own temporary */
     }
     for (int i = 0; i < NPIC; i++) {
-        if (rename(tmp[i], dst[i])) {
-            int e = errno;
-            for (int j = i; j < NPIC; j++)
+        if (io_commit_output(tmp[i], dst[i], err)) { /* removes tmp[i] */
+            for (int j = i + 1; j < NPIC; j++)
                 remove(tmp[j]);
             ntmp = 0;
-            ssvae_fail(err, "%s: cannot write: %s", dst[i], strerror(e));
             goto done;
         }
         if (written)

@@ -42,6 +42,15 @@ void ssvae_train_result_free(ssvae_train_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Index of the first NaN or infinity in x (n), or -1. */
+static ptrdiff_t first_non_finite(const float *x, size_t n)
+{
+    if (!x) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (ptrdiff_t)i;
+    return -1;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -302,6 +311,21 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
             steps++;
         }
         if (status) break;
+        /* A finite loss does not make finite weights: a NaN behind a ReLU
+         * or a zero batch-norm scale, or in the optimiser's state, stays
+         * hidden until it spreads. The epoch is checked as a whole before
+         * anyone (the checkpoint hook) may call it good. */
+        const char *bad = first_non_finite(m->params, m->nparams) >= 0 ? "the parameters"
+                          : first_non_finite(m->stats, 2 * (size_t)m->cfg.F + 2 * (size_t)m->cfg.K) >= 0
+                              ? "the batch-norm running statistics"
+                          : first_non_finite(opt.m, m->nparams) >= 0 ||
+                                    (opt.v && first_non_finite(opt.v, m->nparams) >= 0)
+                              ? "the optimiser's state" : NULL;
+        if (bad) {
+            status = ssvae_fail(err, "%s became non-finite in epoch %d: lower the learning rate "
+                                "(or the momentum)", bad, epoch);
+            break;
+        }
         ssvae_epoch_stats st = {epoch, cfg->epochs, sum_loss / steps, sum_elbo / steps,
                                 log((double)B), now() - t0, now() - t_start};
         res->loss[epoch - 1] = st.loss;

@@ -24,120 +24,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli_run.h"
 #include "scratch.h"
 #include "ssvae.h"
-
-/* The figure step draws text with pango, whose fontconfig caches are never
- * freed; under the sanitizers LeakSanitizer would report them when the
- * program exits. They are not ours: suppressed (only they) in the program
- * through LSAN_OPTIONS below, as in test_figure.c. */
-#define LSAN_SUPPRESSIONS "leak:libfontconfig.so\n"
-
-static char prog[512];   /* BUILD/ssvae */
-static char supp[256];   /* the LSAN suppressions file */
-static char out_text[1 << 16], err_text[1 << 14]; /* the last run's stdout, stderr */
-static int err_lines;    /* newlines in err_text */
-
-/* ---- helpers ------------------------------------------------------------- */
-
-/* Reads a whole file into buf (NUL-terminated, cut at cap - 1 bytes);
- * its length, or -1. */
-static long slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    buf[0] = '\0';
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return (long)n;
-}
-
-/* Runs `[env] ssvae ARGS` through the shell, every "@" in the formatted
- * args replaced by the test folder; stdout and stderr land in out_text
- * and err_text. Returns the exit status (-1 if killed by a signal). */
-static int run_env(const char *env, const char *fmt, ...)
-{
-    char args[2048], expanded[4096], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    size_t n = 0;
-    for (const char *p = args; *p && n + sizeof dir + 1 < sizeof expanded; p++) {
-        if (*p == '@')
-            n += (size_t)snprintf(expanded + n, sizeof expanded - n, "%s", dir);
-        else
-            expanded[n++] = *p;
-    }
-    expanded[n] = '\0';
-    snprintf(cmd, sizeof cmd, "%s LSAN_OPTIONS=suppressions=%s:print_suppressions=0 %s %s >%s 2>%s",
-             env ? env : "", supp, prog, expanded, in_dir("stdout.txt"), in_dir("stderr.txt"));
-    int rc = system(cmd);
-    slurp(in_dir("stdout.txt"), out_text, sizeof out_text);
-    slurp(in_dir("stderr.txt"), err_text, sizeof err_text);
-    err_lines = 0;
-    for (const char *p = err_text; *p; p++)
-        err_lines += *p == '\n';
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-#define run(...) run_env(NULL, __VA_ARGS__)
-
-/* The last run failed with exactly one stderr line, "ssvae ...", that
- * contains word (the flag or the file it is about). */
-static int one_line_naming(const char *word)
-{
-    return err_lines == 1 && !strncmp(err_text, "ssvae", 5) && strstr(err_text, word) != NULL;
-}
-
-/* A line of text equal to line. */
-static int has_line(const char *text, const char *line)
-{
-    size_t n = strlen(line);
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (!strncmp(p, line, n) && (p[n] == '\n' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
-/* Files in folder d (-1 if it cannot be read); *tmps: how many are
- * temporaries (".tmp." in the name). */
-static int count_files(const char *d, int *tmps)
-{
-    DIR *dp = opendir(d);
-    int n = 0;
-    *tmps = 0;
-    if (!dp)
-        return -1;
-    for (struct dirent *e; (e = readdir(dp));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        n++;
-        *tmps += strstr(e->d_name, ".tmp.") != NULL;
-    }
-    closedir(dp);
-    return n;
-}
-
-/* 1 if the two files hold the same bytes. */
-static int same_bytes(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int same = fa && fb;
-    while (same) {
-        int ca = fgetc(fa), cb = fgetc(fb);
-        same = ca == cb;
-        if (ca == EOF || cb == EOF)
-            break;
-    }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
-    return same;
-}
 
 /* Lines (newlines) of text, and occurrences of sub in it. */
 static int count_lines(const char *text)
@@ -185,15 +74,6 @@ static int same_rows_but_seconds(const char *a, const char *b)
     return 1;
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 /* ---- the program as a whole ---------------------------------------------- */
 
 static const char *const commands[] = {"generate", "train", "probe", "encode", "demo",
@@ -234,7 +114,7 @@ typedef struct usage_case {
 } usage_case;
 
 static const usage_case usage_cases[] = {
-    {"generate", "--frames 2 --size 16 --radius 2 --step 1 --out @/u", "out", "frames", "--frames 0"},
+    {"generate", "--frames 3 --size 16 --radius 2 --step 1 --out @/u", "out", "frames", "--frames 0"},
     {"train", "--data @/nothing --epochs 0 --quiet --save @/u.st", "data", "epochs", "--batch 1"},
     {"probe", "--model @/nothing.st --test @/nothing", "model", NULL, NULL},
     {"encode", "--model @/nothing.st --out @/u.npy --quiet", "model", NULL, NULL},
@@ -298,12 +178,12 @@ static void test_usage(void)
     /* the other kinds of value, and the checks made after parsing */
     struct { const char *args, *word; } cases[] = {
         {"generate --frames 99999999999999999999 --size 16 --radius 2 --out @/u", "--frames"},
-        {"generate --seed -1 --frames 2 --size 16 --radius 2 --out @/u", "--seed"},
-        {"generate --seed 18446744073709551616 --frames 2 --size 16 --radius 2 --out @/u", "--seed"},
-        {"generate --radius nan --frames 2 --size 16 --out @/u", "--radius"},
-        {"generate --radius 0.1 --frames 2 --size 16 --out @/u", "--radius"},
-        {"generate --grey=1 --frames 2 --size 16 --radius 2 --out @/u", "--grey"},
-        {"generate --colours 1,2 --frames 2 --size 16 --radius 2 --out @/u", "--colours"},
+        {"generate --seed -1 --frames 3 --size 16 --radius 2 --out @/u", "--seed"},
+        {"generate --seed 18446744073709551616 --frames 3 --size 16 --radius 2 --out @/u", "--seed"},
+        {"generate --radius nan --frames 3 --size 16 --out @/u", "--radius"},
+        {"generate --radius 0.1 --frames 3 --size 16 --out @/u", "--radius"},
+        {"generate --grey=1 --frames 3 --size 16 --radius 2 --out @/u", "--grey"},
+        {"generate --colours 1,2 --frames 3 --size 16 --radius 2 --out @/u", "--colours"},
         {"train --lr abc --data @/nothing --quiet", "--lr"},
         {"train --lr 0 --data @/nothing --quiet", "--lr"},
         {"train --momentum 1 --data @/nothing --quiet", "--momentum"},
@@ -368,7 +248,7 @@ static void test_generate(void)
           "generate --seed 7 twice: byte-identical frames.npy and centres.npy");
     CHECK(!same_bytes(in_dir("s7a/frames.npy"), in_dir("s8/frames.npy")), "generate --seed 8 differs from 7");
     /* the largest seed is a seed */
-    st = run("generate --frames 2 --size 16 --radius 2 --step 1 --seed 18446744073709551615 --out @/smax");
+    st = run("generate --frames 3 --size 16 --radius 2 --step 1 --seed 18446744073709551615 --out @/smax");
     CHECK(st == 0 && err_lines == 0, "generate --seed 2^64-1: status %d: %s", st, err_text);
 
     /* balls that cannot fit: the flags disagree, one line */
@@ -378,13 +258,13 @@ static void test_generate(void)
 
     /* outputs that cannot be written: status 1, one line, nothing left */
     write_text(in_dir("a-file"), "not a folder\n");
-    st = run("generate --frames 2 --size 16 --radius 2 --out @/a-file/x");
+    st = run("generate --frames 3 --size 16 --radius 2 --out @/a-file/x");
     CHECK(st == 1 && one_line_naming("a-file"), "generate --out under a file: status %d, %d lines: %s", st,
           err_lines, err_text);
     mkdir(in_dir("locked"), 0555);
     chmod(in_dir("locked"), 0555);
     if (geteuid() != 0) { /* root writes anywhere */
-        st = run("generate --frames 2 --size 16 --radius 2 --out @/locked");
+        st = run("generate --frames 3 --size 16 --radius 2 --out @/locked");
         CHECK(st == 1 && one_line_naming("locked"), "generate --out unwritable: status %d, %d lines: %s", st,
               err_lines, err_text);
         CHECK(count_files(in_dir("locked"), &tmps) == 0, "generate left nothing in the unwritable folder");
@@ -395,7 +275,7 @@ static void test_generate(void)
     mkdir(in_dir("half"), 0777);
     mkdir(in_dir("half/centres.npy"), 0777);
     mkdir(in_dir("half/centres.npy/x"), 0777);
-    st = run("generate --frames 2 --size 16 --radius 2 --out @/half");
+    st = run("generate --frames 3 --size 16 --radius 2 --out @/half");
     CHECK(st == 1 && one_line_naming("centres.npy"), "generate, centres.npy a folder: status %d, %d lines: %s", st,
           err_lines, err_text);
     int n = count_files(in_dir("half"), &tmps);
@@ -709,17 +589,13 @@ static void test_commands(void)
 int main(int argc, char **argv)
 {
     (void)argc;
-    snprintf(prog, sizeof prog, "%s", argv[0]);
-    char *slash = strrchr(prog, '/');
-    if (slash)
-        strcpy(slash, "/../ssvae");
-    CHECK(slash && access(prog, X_OK) == 0, "%s is not built (make tests builds it)", prog);
-    if (check_failed)
-        return check_report("test_cli");
     if (make_scratch("/tmp/ssvae_cli_XXXXXX"))
         return 1;
-    snprintf(supp, sizeof supp, "%s/lsan.supp", dir);
-    write_text(supp, LSAN_SUPPRESSIONS);
+    CHECK(cli_run_init(argv[0]) == 0, "%s is not built (make tests builds it)", prog);
+    if (check_failed) {
+        remove_tree(dir);
+        return check_report("test_cli");
+    }
     test_top_level();
     test_usage();
     test_generate();

@@ -339,6 +339,13 @@ static void test_malformed(void)
         {"data but no tensors", "{}", 4, "trailing"},
         {"invalid UTF-8", "{\"x\xff\":" T8 "}", 8, "UTF-8"},
         {"overlong UTF-8", "{\"x\xc0\xaf\":" T8 "}", 8, "UTF-8"},
+        {"raw newline in a name", "{\"x\ny\":" T8 "}", 8, "control character"},
+        {"raw tab in a metadata value", "{\"__metadata__\":{\"a\":\"1\t2\"},\"x\":" T8 "}", 8,
+         "control character"},
+        {"raw escape byte in a dtype", "{\"x\":{\"dtype\":\"F\x1b" "32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+         8, "control character"},
+        {"escaped NUL in a name", "{\"x\\u0000y\":" T8 "}", 8, "escaped NUL"},
+        {"control byte between members", "{\"x\":" T8 "\x01}", 8, "control character"},
         {"deep nesting", NULL, 0, "JSON"}, /* filled in below */
     };
     int ncases = (int)(sizeof cases / sizeof cases[0]);
@@ -359,6 +366,28 @@ static void test_malformed(void)
     const char *nl = "{\"x\\ny\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}";
     write_raw(path, strlen(nl), nl, zeros, 4);
     expect_reject(path, "newline in a name", "dtype F16");
+
+    /* A raw NUL inside a name (cJSON would end the string there). */
+    static const char nul[] = "{\"x\0y\":" T8 "}";
+    {
+        FILE *nf = fopen(path, "wb");
+        unsigned char len[8] = {sizeof nul - 1};
+        if (!nf) { perror(path); exit(2); }
+        fwrite(len, 1, 8, nf);
+        fwrite(nul, 1, sizeof nul - 1, nf);
+        fwrite(zeros, 1, 8, nf);
+        fclose(nf);
+    }
+    expect_reject(path, "raw NUL in a name", "control character");
+    /* Escaped control characters are legal JSON and stay accepted. */
+    const char *esc = "{\"__metadata__\":{\"a\":\"1\\t2\\u0001\"},\"x\":" T8 "}";
+    write_raw(path, strlen(esc), esc, zeros, 8);
+    {
+        ssvae_checkpoint ck;
+        ssvae_error err = {{0}};
+        CHECK(ssvae_st_read(path, &ck, &err) == 0, "escaped control characters: %s", err.msg);
+        ssvae_st_free(&ck);
+    }
 
     /* Header lengths that do not fit the file. */
     const char *ok = "{\"x\":" T8 "}";
@@ -457,15 +486,16 @@ static void test_failed_writes(void)
     free(before);
     free(after);
 
-    /* The rename itself fails when the target is a non-empty directory. */
+    /* A folder where the file should go is refused before anything is
+     * written (a rename could replace an empty one). */
     char sub[256], inner[300];
     path_in_dir(sub, sizeof sub, "adir");
     snprintf(inner, sizeof inner, "%s/x", sub);
     mkdir(sub, 0755);
     FILE *f = fopen(inner, "wb");
     if (f) fclose(f);
-    CHECK(ssvae_st_write(sub, &t, 1, NULL, 0, &err) == -1, "rename onto a directory");
-    CHECK(strstr(err.msg, sub) && strstr(err.msg, "rename"), "message: %s", err.msg);
+    CHECK(ssvae_st_write(sub, &t, 1, NULL, 0, &err) == -1, "write onto a directory");
+    CHECK(strstr(err.msg, sub) && strstr(err.msg, "a folder, not a regular file"), "message: %s", err.msg);
     CHECK(no_temp_files(), "temporary file left behind after a failed rename");
     unlink(inner);
     rmdir(sub);

@@ -833,7 +833,9 @@ static void test_cli(void)
         {"train --data %s/nothing-here --quiet", 1, "No such file"},
         {"train --data %s/bad_one --quiet", 1, "at least 2 frames"},
         {"train --data %s/bad_sizes --quiet", 1, "16x12"},
-        {"encode --model %s/g96.st --data %s/bad_notpng --quiet", 1, "not a PNG"},
+        {"train --data %s/bad_notpng --quiet", 1, "not a PNG"},
+        /* the frame size is compared from the first frame, before the rest is decoded */
+        {"encode --model %s/g96.st --data %s/bad_notpng --quiet", 1, "expects 128x96x1"},
         {"train --data %s/v_nan.npy --quiet", 1, "[0, 1]"},
         {"train --data %s/pngvideo --resume %s/g96.st --quiet", 1, "expects 128x96x1"},
         {"train --data %s/g96 --resume %s/g96.st --prior linear --quiet", 1, "gaussian prior, not linear"},

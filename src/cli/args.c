@@ -3,6 +3,7 @@
  * one-line errors of bad usage (exit status 2).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,12 +14,16 @@
 
 int cli_error(const char *cmd, int status, const char *fmt, ...)
 {
+    /* Through the library's one quoting rule (ssvae_fit_message): a name
+     * with a newline in it cannot split the line, a long path is
+     * shortened in its middle and the reason stays. */
+    char full[1 << 14], line[1024];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "ssvae %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(full, sizeof full, fmt, ap);
     va_end(ap);
+    ssvae_fit_message(line, sizeof line, full);
+    fprintf(stderr, "ssvae %s: %s\n", cmd, line);
     return status;
 }
 
@@ -67,8 +72,11 @@ static int set_value(const char *cmd, const cli_flag *f, const char *text)
     }
     if (f->type == FLAG_DOUBLE) {
         double v = strtod(text, &end);
-        if (end == text || *end || errno || !isfinite(v))
+        if (end == text || *end || (errno && errno != ERANGE) || isnan(v))
             return cli_error(cmd, 2, "--%s: '%s' is not a number", f->name, text);
+        if (errno == ERANGE || !isfinite(v)) /* 1e999, 1e-999: a number, but not one a double holds */
+            return ranged ? cli_error(cmd, 2, "--%s: '%s' is out of range [%g, %g]", f->name, text, f->min, f->max)
+                          : cli_error(cmd, 2, "--%s: '%s' is out of range (not a finite double)", f->name, text);
         if (ranged && (v < f->min || v > f->max))
             return cli_error(cmd, 2, "--%s: %g is out of range [%g, %g]", f->name, v, f->min, f->max);
         *(double *)f->value = v;
@@ -78,14 +86,19 @@ static int set_value(const char *cmd, const cli_flag *f, const char *text)
         if (text[strspn(text, " \t\n")] == '-') /* strtoull would wrap it */
             return cli_error(cmd, 2, "--%s: '%s' must not be negative", f->name, text);
         unsigned long long u = strtoull(text, &end, 10);
-        if (end == text || *end || errno)
+        if (end == text || *end || (errno && errno != ERANGE))
             return cli_error(cmd, 2, "--%s: '%s' is not an integer", f->name, text);
+        if (errno == ERANGE)
+            return cli_error(cmd, 2, "--%s: '%s' is out of range [0, 18446744073709551615]", f->name, text);
         *(uint64_t *)f->value = u;
         return 0;
     }
     long long v = strtoll(text, &end, 10);
-    if (end == text || *end || errno)
+    if (end == text || *end || (errno && errno != ERANGE))
         return cli_error(cmd, 2, "--%s: '%s' is not an integer", f->name, text);
+    if (errno == ERANGE || (!ranged && (v < INT_MIN || v > INT_MAX)))
+        return ranged ? cli_error(cmd, 2, "--%s: '%s' is out of range [%.0f, %.0f]", f->name, text, f->min, f->max)
+                      : cli_error(cmd, 2, "--%s: '%s' is out of range for an int", f->name, text);
     if (ranged && (v < f->min || v > f->max))
         return cli_error(cmd, 2, "--%s: %lld is out of range [%.0f, %.0f]", f->name, v, f->min, f->max);
     *(int *)f->value = (int)v;

@@ -47,25 +47,22 @@ void cli_progress_epoch(void *ctx, const ssvae_epoch_stats *st);
 /* mkdir -p; returns 0 or fills err. */
 int cli_make_dir(const char *path, ssvae_error *err);
 
-/* rm -r path (symbolic links removed, not followed); 0, or -1. */
-int cli_remove_tree(const char *path);
 
-/* An output folder that appears whole or not at all: written as the
- * sibling FINAL.tmp.PID and renamed into place by cli_outdir_commit. A
- * killed run leaves only that temporary, never a mix of two runs' files. */
-typedef struct cli_outdir {
-    char final[4096];
-    char tmp[4200];  /* where to write; "" once committed or abandoned */
-} cli_outdir;
+/* A run folder written as a set (files.c): cli_run_dir_begin makes the
+ * fresh sibling work folder (OUT.partial-XXXXXX) that the run writes
+ * into; cli_run_dir_commit renames it onto OUT once the run is complete,
+ * moving an earlier OUT aside to OUT.previous-N first (aside says where;
+ * empty if there was none); cli_run_dir_abandon removes the work folder
+ * after a failure. Used by demo and compare. */
+typedef struct cli_run_dir {
+    char final[4096];   /* OUT, without trailing slashes */
+    char work[4200];    /* where the run writes; empty once committed */
+    char aside[4200];   /* where the earlier run went, or empty */
+} cli_run_dir;
 
-/* Refuses (status 1) when path exists, unless force: the old folder is
- * then replaced only at commit. 0, or the status after a one-line error. */
-int cli_outdir_begin(const char *cmd, const char *path, int force, cli_outdir *o);
-/* Moves the finished folder into place (replacing the previous one); 0,
- * or 1 after a one-line error (the temporary is removed then). */
-int cli_outdir_commit(const char *cmd, cli_outdir *o);
-/* Removes the temporary folder after a failure. */
-void cli_outdir_abandon(cli_outdir *o);
+int cli_run_dir_begin(cli_run_dir *rd, const char *final, ssvae_error *err);
+int cli_run_dir_commit(cli_run_dir *rd, ssvae_error *err);
+void cli_run_dir_abandon(cli_run_dir *rd);
 
 /* Writes text to path through a temporary file renamed into place. */
 int cli_write_text(const char *path, const char *text, ssvae_error *err);

@@ -11,13 +11,16 @@
  * `ssvae demo`. The models and latents of the first seed are kept in
  * models/ and latents/ (the figure is drawn from them).
  *
- * The output folder appears whole or not at all (cli_outdir): a killed
- * run leaves OUT.tmp.PID, never a mix of two runs' files.
+ * The output folder appears whole or not at all (cli_run_dir, as for
+ * demo): a killed run leaves OUT.partial-XXXXXX, never a mix of two runs'
+ * files. An existing OUT is refused unless --force, and then moved aside
+ * to OUT.previous-N once the new run is complete: nothing is deleted.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -331,7 +334,7 @@ int cmd_compare(int argc, char **argv)
         {"priors", FLAG_STRING, &priors, "comma-separated priors to train (default: every prior of the table)", 0, -1},
         {"seeds", FLAG_INT, &nseeds, "seeds S, S+1, ... (S is --seed); the table shows mean ± sd", 1, MAX_SEEDS},
         {"out", FLAG_STRING, &out, "output folder (must not exist unless --force)", 0, -1},
-        {"force", FLAG_BOOL, &force, "replace an existing output folder, once the new one is complete", 0, -1},
+        {"force", FLAG_BOOL, &force, "move an existing output folder aside (OUT.previous-N) once the new run is complete", 0, -1},
         {"frames", FLAG_INT, &T_train, "frames of each training video (at least 7, for the probe)", 7, 1000000},
         {"test-frames", FLAG_INT, &T_test, "frames of each held-out video", 8, 1000000},
         {"frame", FLAG_INT, &frame, "held-out frame of the maps picture (-1: the first with the ball a quarter of "
@@ -366,16 +369,19 @@ int cmd_compare(int argc, char **argv)
                          (unsigned long long)r.seed, nseeds);
     char recipe[256];
     cli_recipe_describe(&tc, units, 256, recipe, sizeof recipe);
-    cli_outdir od;
-    if ((rc = cli_outdir_begin("compare", out, force, &od))) return rc;
-    if (!quiet) fprintf(stderr, "ssvae compare: recipe %s (preset %s); writing %s\n", recipe, r.preset, od.tmp);
-
     ssvae_error err;
+    struct stat st_out;
+    if (!force && stat(out, &st_out) == 0)
+        return cli_error("compare", 1, "%s: exists; give --force to move it aside once the new run is complete", out);
+    cli_run_dir od;
+    if (cli_run_dir_begin(&od, out, &err)) return cli_error("compare", 1, "%s", err.msg);
+    if (!quiet) fprintf(stderr, "ssvae compare: recipe %s (preset %s); writing %s\n", recipe, r.preset, od.work);
+
     run_result *res = calloc((size_t)nrows * nseeds, sizeof *res);
     map_frame mf = {0};
     char models[4300], latents[4300];
-    snprintf(models, sizeof models, "%s/models", od.tmp);
-    snprintf(latents, sizeof latents, "%s/latents", od.tmp);
+    snprintf(models, sizeof models, "%s/models", od.work);
+    snprintf(latents, sizeof latents, "%s/latents", od.work);
     rc = 1;
     if (!res) {
         cli_error("compare", 1, "out of memory");
@@ -440,20 +446,24 @@ int cmd_compare(int argc, char **argv)
     printf("\nssvae compare (seed%s %llu%s; %d training frames, %d held-out frames; %s)\n", nseeds > 1 ? "s" : "",
            (unsigned long long)r.seed, nseeds > 1 ? "..." : "", T_train, T_test, recipe);
     print_table(stdout, rows, nrows, sm, nseeds, chance);
-    if (write_tables(od.tmp, rows, nrows, sm, res, nseeds, r.seed, chance, recipe, T_train, T_test, mf.t, &err) ||
-        draw_bars(od.tmp, rows, nrows, sm, nseeds, chance, &err) ||
-        draw_maps(od.tmp, rows, nrows, res, nseeds, &mf, &err)) {
+    if (write_tables(od.work, rows, nrows, sm, res, nseeds, r.seed, chance, recipe, T_train, T_test, mf.t, &err) ||
+        draw_bars(od.work, rows, nrows, sm, nseeds, chance, &err) ||
+        draw_maps(od.work, rows, nrows, res, nseeds, &mf, &err)) {
         cli_error("compare", 1, "%s", err.msg);
         goto fail;
     }
-    if ((rc = cli_outdir_commit("compare", &od))) goto fail;
+    if (cli_run_dir_commit(&od, &err)) {
+        cli_error("compare", 1, "%s", err.msg);
+        goto fail;
+    }
+    if (od.aside[0] && !quiet) fprintf(stderr, "ssvae compare: the earlier run in %s is now %s\n", od.final, od.aside);
     printf("wrote %s: compare.csv, compare.json, runs.csv, errors.png, maps.png (held-out frame %d), models/, latents/\n",
            od.final, mf.t);
     free(res);
     free(mf.pixels);
     return 0;
 fail:
-    cli_outdir_abandon(&od);
+    cli_run_dir_abandon(&od);
     free(res);
     free(mf.pixels);
     return 1;

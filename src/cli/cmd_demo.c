@@ -39,26 +39,36 @@ int cmd_demo(int argc, char **argv)
     double units;
     if ((rc = cli_recipe_resolve("demo", &r, 256, &tc, &units))) return rc;
     ssvae_error err;
-    char dir[4200];
-    if (cli_make_dir(out, &err)) return cli_error("demo", 1, "%s", err.msg);
-    snprintf(dir, sizeof dir, "%s/models", out);
-    if (cli_make_dir(dir, &err)) return cli_error("demo", 1, "%s", err.msg);
-    snprintf(dir, sizeof dir, "%s/latents", out);
-    if (cli_make_dir(dir, &err)) return cli_error("demo", 1, "%s", err.msg);
+    char dir[4300];
+    /* The run goes into a fresh folder renamed onto --out at the end
+     * (cli_run_dir): a run killed halfway never leaves a mix of two. */
+    cli_run_dir rd;
+    if (cli_run_dir_begin(&rd, out, &err)) return cli_error("demo", 1, "%s", err.msg);
+    const char *work = rd.work;
+    snprintf(dir, sizeof dir, "%s/models", work);
+    if (cli_make_dir(dir, &err)) {
+        cli_run_dir_abandon(&rd);
+        return cli_error("demo", 1, "%s", err.msg);
+    }
+    snprintf(dir, sizeof dir, "%s/latents", work);
+    if (cli_make_dir(dir, &err)) {
+        cli_run_dir_abandon(&rd);
+        return cli_error("demo", 1, "%s", err.msg);
+    }
 
     char recipe[256];
     cli_recipe_describe(&tc, units, 256, recipe, sizeof recipe);
     if (!quiet) fprintf(stderr, "ssvae demo: recipe %s (preset %s)\n", recipe, r.preset);
     cli_pair p;
     rc = cli_pair_make("demo", tc.seed, T_train, T_test, &p);
-    if (!rc && !no_data) rc = cli_pair_write("demo", out, &p);
+    if (!rc && !no_data) rc = cli_pair_write("demo", work, &p);
     cli_row rows[4];
     memset(rows, 0, sizeof rows);
     const char *names[4] = {"untrained", "gaussian", "linear", "supervised"};
     ssvae_prior_kind priors[4] = {SSVAE_PRIOR_GAUSSIAN, SSVAE_PRIOR_GAUSSIAN, SSVAE_PRIOR_LINEAR, SSVAE_PRIOR_GAUSSIAN};
     for (int i = 0; i < 4 && !rc; i++) {
         char save[4300];
-        snprintf(save, sizeof save, "%s/models/%s.safetensors", out, names[i]);
+        snprintf(save, sizeof save, "%s/models/%s.safetensors", work, names[i]);
         rc = cli_run_model("demo", names[i], i == 3, priors[i], &tc, units, &p.data[0], &p.data[1],
                            i > 0, quiet, save, dir, &rows[i]);
     }
@@ -66,13 +76,21 @@ int cmd_demo(int argc, char **argv)
         printf("\nFigure 1C (seed %llu; %d training frames, %d held-out frames; %s)\n",
                (unsigned long long)tc.seed, T_train, T_test, recipe);
         cli_print_table(stdout, rows, 4, rows[0].ev.chance_test);
-        if (cli_write_rows(out, "results", rows, 4, rows[0].ev.chance_test, recipe, &err))
+        if (cli_write_rows(work, "results", rows, 4, rows[0].ev.chance_test, recipe, &err)) {
             rc = cli_error("demo", 1, "%s", err.msg);
-        else
-            printf("wrote %s/results.csv, %s/results.json, models/ and latents/\n", out, out);
+        } else if (cli_run_dir_commit(&rd, &err)) {
+            rc = cli_error("demo", 1, "%s", err.msg); /* says where the complete run is: kept */
+            rd.work[0] = '\0';
+        } else {
+            printf("wrote %s/results.csv, %s/results.json, models/ and latents/\n", rd.final, rd.final);
+            if (rd.aside[0])
+                fprintf(stderr, "ssvae demo: the earlier run in %s was moved to %s\n", rd.final, rd.aside);
+        }
     }
-    if (!rc && !no_figure && !no_data) /* Figure 1 from what was just written */
-        rc = cli_figure_run("demo", out, NULL, NULL, 0);
+    if (rc) cli_run_dir_abandon(&rd);
+    /* Figure 1 from the run just committed: drawn from its own files only. */
+    if (!rc && !no_figure && !no_data)
+        rc = cli_figure_run("demo", rd.final, NULL, NULL, 0);
     for (int i = 0; i < 4; i++) ssvae_train_result_free(&rows[i].curve);
     cli_pair_free(&p);
     return rc;

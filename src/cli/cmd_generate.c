@@ -47,7 +47,7 @@ int cmd_generate(int argc, char **argv)
     const char *out = "data", *colours = NULL;
     int size = 0, width = 0, height = 0, grey = 0;
     cli_flag flags[] = {
-        {"frames", FLAG_INT, &bc.frames, "frames in the video", 1, 1000000},
+        {"frames", FLAG_INT, &bc.frames, "frames in the video (at least 3: the fewest train takes, two pairs)", 3, 1000000},
         {"seed", FLAG_U64, &bc.seed, "random seed (same seed, same bytes)", 0, -1},
         {"balls", FLAG_INT, &bc.nballs, "number of balls", 1, SSVAE_MAXBALLS},
         {"size", FLAG_INT, &size, "frame width and height in pixels (0: 256)", 0, 8192},

@@ -93,6 +93,10 @@ int cmd_train(int argc, char **argv)
     if (!resume && cli_recipe_resolve("train", &r, 1, &tc, &units)) return 2;
 
     ssvae_error err;
+    /* The output before any work: not a device or FIFO, not an input. */
+    const char *inputs[] = {data, pairs, test};
+    if (ssvae_output_check(save == default_save && resume ? resume : save, inputs, 3, &err))
+        return cli_error("train", 1, "--save %s", err.msg);
     ssvae_model m = {0};
     ssvae_train_state state = {0};
     cli_video tv = {0}, pv = {0}, sv = {0};
@@ -128,6 +132,18 @@ int cmd_train(int argc, char **argv)
         prior_name = head;
         units = m.cfg.units;
     }
+    if (resume) { /* the frame size from the header, before decoding the video */
+        int64_t sh[4];
+        if (ssvae_video_shape(data, sh, &err)) {
+            cli_error("train", 1, "%s", err.msg);
+            goto done;
+        }
+        if (sh[1] != m.cfg.H || sh[2] != m.cfg.W || sh[3] != m.cfg.C) {
+            cli_error("train", 1, "%s: the checkpoint expects %dx%dx%d frames, %s has %lldx%lldx%lld", resume,
+                      m.cfg.W, m.cfg.H, m.cfg.C, data, (long long)sh[2], (long long)sh[1], (long long)sh[3]);
+            goto done;
+        }
+    }
     if (cli_open_video("train", data, &tv, supervised || test, quiet)) goto done;
     if (pairs) {
         if (cli_open_video("train", pairs, &pv, 0, quiet)) goto done;
@@ -150,9 +166,15 @@ int cmd_train(int argc, char **argv)
         }
         tc.offset = offset ? offset : 1;
     }
+    if (!pairs && tv.T < tc.offset + 2) { /* two pairs at the least: the video's fault, said with its name */
+        cli_error("train", 1, "%s: %d frames; pairs %d apart need at least %d", data, tv.T, tc.offset,
+                  tc.offset + 2);
+        goto done;
+    }
     if (test && (cli_open_video("train", test, &sv, 1, quiet))) goto done;
     if (test && (sv.H != tv.H || sv.W != tv.W || sv.C != tv.C || sv.K != tv.K)) {
-        cli_error("train", 1, "%s: frames or balls differ in shape from %s", test, data);
+        cli_error("train", 1, "%s: %dx%dx%d frames with %d balls, but %s has %dx%dx%d frames with %d balls", test,
+                  sv.W, sv.H, sv.C, sv.K, data, tv.W, tv.H, tv.C, tv.K);
         goto done;
     }
     if (!resume) {
@@ -224,7 +246,7 @@ int cmd_train(int argc, char **argv)
     cli_row_training(&row, &m, &tc, tv.T);
     if (ssvae_evaluate(&m, tv.frames.data, tv.centres.data, tv.T, sv.frames.data, sv.centres.data, sv.T,
                        NULL, NULL, &row.ev, &err)) {
-        cli_error("train", 1, "%s", err.msg);
+        cli_error("train", 1, "%s and %s: %s", data, test, err.msg);
     } else {
         cli_print_table(stdout, &row, 1, row.ev.chance_test);
         printf("wrote %s\n", save);
@@ -249,8 +271,21 @@ static int load_matrix(const char *path, const char *what, int want_rows, ssvae_
     if (ssvae_npy_read(path, a, err)) return -1;
     if (a->dtype != SSVAE_F32 || a->ndim != 2 || a->shape[0] < 1 || a->shape[1] < 1 ||
         a->shape[0] > 100000000 || a->shape[1] > 4096) {
+        char found[200];
+        ssvae_array_describe(a, found, sizeof found); /* before the free zeroes it */
         ssvae_array_free(a);
-        return ssvae_fail(err, "%s: %s must be a float32 array of shape (T, columns), columns <= 4096", path, what);
+        return ssvae_fail(err, "%s: %s must be a float32 array of shape (T, columns), 1 <= columns <= 4096; "
+                          "found %s", path, what, found);
+    }
+    const float *x = a->data;
+    int64_t cols = a->shape[1];
+    for (int64_t i = 0; i < a->shape[0] * cols; i++) {
+        if (!isfinite(x[i])) {
+            double v = x[i];
+            ssvae_array_free(a);
+            return ssvae_fail(err, "%s: %s: row %lld, column %lld is %g (must be finite)", path, what,
+                              (long long)(i / cols), (long long)(i % cols), v);
+        }
     }
     if (want_rows >= 0 && a->shape[0] != want_rows) {
         int64_t got = a->shape[0];
@@ -311,6 +346,13 @@ static int probe_targets(const float *xtr, const float *ytr, int Ttr, const floa
 static float *encode_video(ssvae_model *m, const char *model, const char *path, int *T, ssvae_error *err)
 {
     cli_video v;
+    int64_t sh[4];
+    if (ssvae_video_shape(path, sh, err)) return NULL; /* the size before decoding */
+    if (sh[1] != m->cfg.H || sh[2] != m->cfg.W || sh[3] != m->cfg.C) {
+        ssvae_fail(err, "%s: the model %s expects %dx%dx%d frames, the video has %lldx%lldx%lld", path, model,
+                   m->cfg.W, m->cfg.H, m->cfg.C, (long long)sh[2], (long long)sh[1], (long long)sh[3]);
+        return NULL;
+    }
     if (cli_load_video(path, &v, 0, err)) return NULL;
     if (v.H != m->cfg.H || v.W != m->cfg.W || v.C != m->cfg.C) {
         ssvae_fail(err, "%s: the model %s expects %dx%dx%d frames, the video has %dx%dx%d", path, model,
@@ -362,12 +404,21 @@ static int probe_own(const char *model, const char *train, const char *test, con
         }
         if (load_matrix(tgt[i], "targets", T[i], &ya[i], &err)) goto fail;
     }
+    if (T[0] < D + 1) {
+        ssvae_fail(&err, "%s: %d rows to fit the probe on; %d latents and a bias need at least %d",
+                   lat[0] ? lat[0] : vid[0], T[0], D, D + 1);
+        goto fail;
+    }
     if (ya[1].shape[1] != ya[0].shape[1]) {
         ssvae_fail(&err, "%s: %lld target columns, the training targets have %lld", yte_path,
                    (long long)ya[1].shape[1], (long long)ya[0].shape[1]);
         goto fail;
     }
-    if (probe_targets(x[0], ya[0].data, T[0], x[1], ya[1].data, T[1], D, (int)ya[0].shape[1], &err)) goto fail;
+    if (probe_targets(x[0], ya[0].data, T[0], x[1], ya[1].data, T[1], D, (int)ya[0].shape[1], &err)) {
+        ssvae_error inner = err; /* the probe's own words, with the files it was fitted on */
+        ssvae_fail(&err, "%s with %s: %s", lat[0] ? lat[0] : vid[0], tgt[0], inner.msg);
+        goto fail;
+    }
     rc = 0;
 fail:
     if (rc) cli_error("probe", 1, "%s", err.msg);
@@ -415,8 +466,10 @@ int cmd_probe(int argc, char **argv)
         cli_error("probe", 1, "%s", err.msg);
     } else if (tv.H != m.cfg.H || tv.W != m.cfg.W || tv.C != m.cfg.C || tv.K != m.cfg.K ||
                sv.H != m.cfg.H || sv.W != m.cfg.W || sv.C != m.cfg.C || sv.K != m.cfg.K) {
-        cli_error("probe", 1, "%s: the model expects %dx%dx%d frames and %d balls", model,
-                  m.cfg.W, m.cfg.H, m.cfg.C, m.cfg.K);
+        const cli_video *bad = tv.H != m.cfg.H || tv.W != m.cfg.W || tv.C != m.cfg.C || tv.K != m.cfg.K ? &tv : &sv;
+        cli_error("probe", 1, "%s: %dx%dx%d frames with %d balls, but the model %s expects %dx%dx%d frames and %d",
+                  bad == &tv ? train : test, bad->W, bad->H, bad->C, bad->K, model, m.cfg.W, m.cfg.H, m.cfg.C,
+                  m.cfg.K);
     } else {
         cli_row row;
         memset(&row, 0, sizeof row);
@@ -427,7 +480,7 @@ int cmd_probe(int argc, char **argv)
         else ssvae_prior_get(m.cfg.prior)->describe(row.learned, sizeof row.learned, m.head, m.D);
         if (ssvae_evaluate(&m, tv.frames.data, tv.centres.data, tv.T, sv.frames.data, sv.centres.data,
                            sv.T, NULL, NULL, &row.ev, &err)) {
-            cli_error("probe", 1, "%s", err.msg);
+            cli_error("probe", 1, "%s and %s: %s", train, test, err.msg);
         } else {
             cli_print_table(stdout, &row, 1, row.ev.chance_test);
             rc = 0;
@@ -457,11 +510,21 @@ int cmd_encode(int argc, char **argv)
                        "frame of a video, as a (T, 2K) float32 .npy file.", flags, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
     ssvae_error err;
+    const char *inputs[] = {model, data};
+    if (ssvae_output_check(out, inputs, 2, &err)) return cli_error("encode", 1, "--out %s", err.msg);
     ssvae_model m;
     if (ssvae_model_load(&m, model, &err)) return cli_error("encode", 1, "%s", err.msg);
     cli_video v = {0};
     rc = 1;
-    if (cli_open_video("encode", data, &v, 0, quiet)) {
+    int64_t sh0[4];
+    /* The frame size from the header first: a mismatch is found before
+     * the whole video is decoded. */
+    if (ssvae_video_shape(data, sh0, &err)) {
+        cli_error("encode", 1, "%s", err.msg);
+    } else if (sh0[1] != m.cfg.H || sh0[2] != m.cfg.W || sh0[3] != m.cfg.C) {
+        cli_error("encode", 1, "%s: the model expects %dx%dx%d frames, %s has %lldx%lldx%lld", model, m.cfg.W,
+                  m.cfg.H, m.cfg.C, data, (long long)sh0[2], (long long)sh0[1], (long long)sh0[3]);
+    } else if (cli_open_video("encode", data, &v, 0, quiet)) {
         /* said */
     } else if (v.H != m.cfg.H || v.W != m.cfg.W || v.C != m.cfg.C) {
         cli_error("encode", 1, "%s: the model expects %dx%dx%d frames, %s has %dx%dx%d", model, m.cfg.W,

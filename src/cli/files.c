@@ -1,10 +1,13 @@
 /*
- * files.c — the CLI's file chores: folders, small text outputs written
- * atomically, loading a video (any form ssvae_video_read takes, and
- * centres.npy beside it), and the progress line.
+ * files.c — the CLI's file chores: folders, run folders written as a set,
+ * small text outputs written atomically, loading a video (any form
+ * ssvae_video_read takes, and centres.npy beside it), and the progress
+ * line.
  */
-#include <dirent.h>
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
+#include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,92 +39,98 @@ int cli_make_dir(const char *path, ssvae_error *err)
     return 0;
 }
 
-int cli_remove_tree(const char *path)
+/* ---- run folders ---------------------------------------------------------
+ * A command that writes a run (demo; compare) writes into a fresh sibling
+ * folder, OUT.partial-XXXXXX, and renames it onto OUT only once every file
+ * is in, so OUT is always one whole run: never a mix of two, which figure
+ * would draw without a word. A run killed halfway leaves only the
+ * .partial folder (safe to delete). If OUT already exists, the earlier
+ * run is moved aside to OUT.previous-N (the first free N) after the new
+ * one is complete, and the command says so: nothing is deleted. */
+
+int cli_run_dir_begin(cli_run_dir *rd, const char *final, ssvae_error *err)
 {
+    memset(rd, 0, sizeof rd[0]);
+    size_t n = strlen(final);
+    while (n > 1 && final[n - 1] == '/') n--; /* "out/" names the folder out */
+    if (n == 0) return ssvae_fail(err, "'': no output folder given");
+    if (n + 32 > sizeof rd->work) return ssvae_fail(err, "%s: path too long", final);
+    memcpy(rd->final, final, n);
+    rd->final[n] = '\0';
     struct stat st;
-    if (lstat(path, &st)) return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode)) return remove(path);
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    int rc = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[4200];
-        if (snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= (int)sizeof sub) { rc = -1; continue; }
-        rc |= cli_remove_tree(sub);
+    if (stat(rd->final, &st) == 0 && !S_ISDIR(st.st_mode))
+        return ssvae_fail(err, "%s: exists and is %s, not a folder", rd->final, ssvae_file_kind(st.st_mode));
+    /* the parent first (mkdir -p), so the sibling can be made beside it */
+    char parent[sizeof rd->final];
+    snprintf(parent, sizeof parent, "%s", rd->final);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        if (cli_make_dir(parent, err)) return -1;
     }
-    closedir(d);
-    return rmdir(path) | rc;
+    snprintf(rd->work, sizeof rd->work, "%s.partial-XXXXXX", rd->final);
+    if (!mkdtemp(rd->work))
+        return ssvae_fail(err, "%s: cannot create the folder %s: %s", rd->final, rd->work, strerror(errno));
+    return 0;
 }
 
-int cli_outdir_begin(const char *cmd, const char *path, int force, cli_outdir *o)
+int cli_run_dir_commit(cli_run_dir *rd, ssvae_error *err)
 {
-    memset(o, 0, sizeof *o);
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/') len--; /* "out/" is the folder out */
-    if (len == 0 || len + 32 >= sizeof o->final)
-        return cli_error(cmd, 2, "--out: '%s' is not a usable folder name", path);
-    snprintf(o->final, sizeof o->final, "%.*s", (int)len, path);
     struct stat st;
-    if (!lstat(o->final, &st)) {
-        if (!S_ISDIR(st.st_mode)) return cli_error(cmd, 1, "%s: exists and is not a folder", o->final);
-        if (!force) return cli_error(cmd, 1, "%s: exists; give --force to replace it once the new one is complete", o->final);
-    }
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", o->final, (long)getpid());
-    ssvae_error err;
-    cli_remove_tree(o->tmp); /* a stale one of a killed run with this pid */
-    if (mkdir(o->tmp, 0777)) {
-        /* the parent may be missing: create it, then try again */
-        char parent[4200];
-        snprintf(parent, sizeof parent, "%s", o->final);
-        char *slash = strrchr(parent, '/');
-        if (slash && slash != parent) {
-            *slash = '\0';
-            if (cli_make_dir(parent, &err)) return cli_error(cmd, 1, "%s", err.msg);
+    rd->aside[0] = '\0';
+    if (stat(rd->final, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return ssvae_fail(err, "%s: exists and is %s, not a folder; the run is in %s", rd->final,
+                              ssvae_file_kind(st.st_mode), rd->work);
+        for (int i = 1;; i++) {
+            snprintf(rd->aside, sizeof rd->aside, "%s.previous-%d", rd->final, i);
+            if (lstat(rd->aside, &st) != 0) break;
+            if (i == 100000)
+                return ssvae_fail(err, "%s: no free name to move the earlier run to; the run is in %s",
+                                  rd->final, rd->work);
         }
-        if (mkdir(o->tmp, 0777)) return cli_error(cmd, 1, "%s: cannot create folder: %s", o->tmp, strerror(errno));
+        if (rename(rd->final, rd->aside))
+            return ssvae_fail(err, "%s: cannot move the earlier run to %s: %s; the run is in %s", rd->final,
+                              rd->aside, strerror(errno), rd->work);
     }
+    if (rename(rd->work, rd->final)) {
+        int e = errno;
+        if (rd->aside[0] && rename(rd->aside, rd->final) == 0) rd->aside[0] = '\0';
+        return ssvae_fail(err, "%s: cannot rename %s into place: %s", rd->final, rd->work, strerror(e));
+    }
+    rd->work[0] = '\0';
     return 0;
 }
 
-int cli_outdir_commit(const char *cmd, cli_outdir *o)
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    char old[4300];
-    snprintf(old, sizeof old, "%s.old.%ld", o->final, (long)getpid());
-    struct stat st;
-    int had = !lstat(o->final, &st);
-    if (had && rename(o->final, old)) {
-        int e = errno;
-        cli_outdir_abandon(o);
-        return cli_error(cmd, 1, "%s: cannot move the previous folder aside: %s", o->final, strerror(e));
-    }
-    if (rename(o->tmp, o->final)) {
-        int e = errno;
-        if (had) rename(old, o->final);
-        cli_outdir_abandon(o);
-        return cli_error(cmd, 1, "%s: cannot rename the finished folder into place: %s", o->final, strerror(e));
-    }
-    o->tmp[0] = '\0';
-    if (had && cli_remove_tree(old))
-        return cli_error(cmd, 1, "%s: the new folder is in place but the previous one could not be removed", old);
+    (void)st; (void)flag; (void)ftw;
+    remove(path);
     return 0;
 }
 
-void cli_outdir_abandon(cli_outdir *o)
+void cli_run_dir_abandon(cli_run_dir *rd)
 {
-    if (o->tmp[0]) cli_remove_tree(o->tmp);
-    o->tmp[0] = '\0';
+    /* Only the folder mkdtemp made for this run: nothing of the user's. */
+    if (rd->work[0]) nftw(rd->work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rd->work[0] = '\0';
 }
 
 int cli_write_text(const char *path, const char *text, ssvae_error *err)
 {
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (ssvae_output_check(path, NULL, 0, err)) return -1;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return ssvae_fail(err, "%s: path too long", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return ssvae_fail(err, "%s: cannot write: %s", path, strerror(errno));
     size_t n = strlen(text);
     int bad = fwrite(text, 1, n, f) != n;
     bad |= fclose(f) != 0;
+    if (!bad && ssvae_output_check(path, NULL, 0, err)) { /* again: the rename replaces what is there now */
+        remove(tmp);
+        return -1;
+    }
     if (bad || rename(tmp, path)) {
         int e = errno;
         remove(tmp);
@@ -157,10 +166,26 @@ int cli_load_video(const char *path, cli_video *v, int need_centres, ssvae_error
     const ssvae_array *c = &v->centres;
     if (c->dtype != SSVAE_F32 || c->ndim != 3 || c->shape[0] != v->T || c->shape[1] < 1 ||
         c->shape[1] > SSVAE_MAXBALLS || c->shape[2] != 2) {
+        char found[200];
+        int T = v->T; /* both taken before the free zeroes them */
+        ssvae_array_describe(c, found, sizeof found);
         cli_video_free(v);
-        return ssvae_fail(err, "%s: expected float32 centres of shape (%d, K<=%d, 2)", cpath, v->T, SSVAE_MAXBALLS);
+        return ssvae_fail(err, "%s: expected float32 centres of shape (%d, K, 2) with K in 1..%d (one row a frame "
+                          "of the video), found %s", cpath, T, SSVAE_MAXBALLS, found);
     }
     v->K = (int)c->shape[1];
+    /* NaN or infinity would surface later as a "diverged" training or
+     * a "nan px" score: refused here, with the frame. */
+    const float *cf = c->data;
+    for (int64_t i = 0; i < ssvae_array_count(c); i++) {
+        if (!isfinite(cf[i])) {
+            int frame = (int)(i / (2 * v->K)), ball = (int)(i / 2 % v->K);
+            double x = cf[i];
+            cli_video_free(v);
+            return ssvae_fail(err, "%s: frame %d, ball %d: the centre's %s is %g (centres must be finite)", cpath,
+                              frame, ball, i % 2 ? "y" : "x", x);
+        }
+    }
     return 0;
 }
 

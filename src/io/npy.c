@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ssvae.h"
+#include "io/files.h"
 
 /* The data bytes are copied straight to and from memory. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -207,12 +208,16 @@ static int parse_header(const char *h, size_t len, ssvae_array *a, const char *p
 
 /* ---- Reading ---- */
 
-int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err)
+/* Opens path and reads and checks everything up to the data: the prefix,
+ * the header dict, and the data's length against the file's. Returns the
+ * stream positioned at the data (out has dtype, ndim and shape, no data),
+ * or NULL after filling err. *bytes: the data's length. */
+static FILE *open_checked(const char *path, ssvae_array *out, int64_t *bytes, ssvae_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
+    FILE *f = io_fopen_input(path, err); /* regular files only: a FIFO would block */
     if (!f)
-        return ssvae_fail(err, "%s: %s", path, strerror(errno));
+        return NULL;
     char *hdr = NULL;
     int rc = -1;
     struct stat st;
@@ -227,7 +232,7 @@ int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err)
         goto done;
     }
     if (got >= 8 && (pre[6] < 1 || pre[6] > 3 || pre[7] != 0)) {
-        ssvae_fail(err, "%s: unsupported .npy version %d.%d", path, pre[6], pre[7]);
+        ssvae_fail(err, "%s: unsupported .npy version %d.%d (1.0, 2.0 and 3.0 are read)", path, pre[6], pre[7]);
         goto done;
     }
     size_t prefix = pre[6] == 1 ? 10 : 12;
@@ -255,18 +260,46 @@ int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err)
     }
     if (parse_header(hdr, hlen, out, path, err) != 0)
         goto done;
-    int64_t bytes = data_bytes(out->ndim, out->shape, ssvae_dtype_size(out->dtype));
-    if (bytes < 0) { /* only overflow can reach here: the parser rejects '-' */
+    *bytes = data_bytes(out->ndim, out->shape, ssvae_dtype_size(out->dtype));
+    if (*bytes < 0) { /* only overflow can reach here: the parser rejects '-' */
         ssvae_fail(err, "%s: shape overflows (too many elements)", path);
         goto done;
     }
     uint64_t have = size - prefix - hlen;
-    if ((uint64_t)bytes != have) {
+    if ((uint64_t)*bytes != have) {
         ssvae_fail(err, "%s: %s: shape needs %lld data bytes, file has %llu", path,
-                   (uint64_t)bytes > have ? "data truncated" : "trailing bytes after data",
-                   (long long)bytes, (unsigned long long)have);
+                   (uint64_t)*bytes > have ? "data truncated" : "trailing bytes after data",
+                   (long long)*bytes, (unsigned long long)have);
         goto done;
     }
+    rc = 0;
+done:
+    free(hdr);
+    if (rc != 0) {
+        fclose(f);
+        ssvae_array_free(out);
+        return NULL;
+    }
+    return f;
+}
+
+int ssvae_npy_read_header(const char *path, ssvae_array *out, ssvae_error *err)
+{
+    int64_t bytes;
+    FILE *f = open_checked(path, out, &bytes, err);
+    if (!f)
+        return -1;
+    fclose(f);
+    return 0;
+}
+
+int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err)
+{
+    int64_t bytes;
+    FILE *f = open_checked(path, out, &bytes, err);
+    if (!f)
+        return -1;
+    int rc = -1;
     /* A zero-size array still gets a 1-byte block, so data != NULL always. */
     out->data = malloc(bytes ? (size_t)bytes : 1);
     if (!out->data) {
@@ -279,7 +312,6 @@ int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err)
     }
     rc = 0;
 done:
-    free(hdr);
     fclose(f);
     if (rc != 0)
         ssvae_array_free(out);
@@ -320,6 +352,8 @@ int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim, const int64_t
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                              (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
 
+    if (ssvae_output_check(path, NULL, 0, err))
+        return -1;
     char *tmp = malloc(strlen(path) + 32);
     if (!tmp)
         return ssvae_fail(err, "%s: out of memory", path);
@@ -337,14 +371,13 @@ int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim, const int64_t
         ok = 0;
         saved = errno;
     }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        saved = errno;
-    }
     if (!ok) {
         ssvae_fail(err, "%s: write failed: %s", path, strerror(saved));
         remove(tmp);
+        free(tmp);
+        return -1;
     }
+    int rc = io_commit_output(tmp, path, err);
     free(tmp);
-    return ok ? 0 : -1;
+    return rc;
 }

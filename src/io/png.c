@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/files.h"
 #include "io/png.h"
 
 /* Pictures larger than this many bytes are refused on reading: a hostile
@@ -48,6 +49,8 @@ int ssvae_png_write_tmp(const char *path, const char *tmp, const uint8_t *pixels
         return ssvae_fail(err, "%s: bad picture (%d x %d x %d)", path, w, h, channels);
     if (w > 1000000 || h > 1000000)
         return ssvae_fail(err, "%s: picture too large (%d x %d)", path, w, h);
+    if (ssvae_output_check(path, NULL, 0, err))
+        return -1;
     FILE *f = fopen(tmp, "wb");
     if (!f)
         return ssvae_fail(err, "%s: cannot write: %s", path, strerror(errno));
@@ -110,12 +113,7 @@ int ssvae_png_write(const char *path, const uint8_t *pixels, int w, int h,
         return ssvae_fail(err, "%s: path too long", path);
     if (ssvae_png_write_tmp(path, tmp, pixels, w, h, channels, err))
         return -1;
-    if (rename(tmp, path)) {
-        int e = errno;
-        remove(tmp);
-        return ssvae_fail(err, "%s: cannot write: %s", path, strerror(e));
-    }
-    return 0;
+    return io_commit_output(tmp, path, err);
 }
 
 /* Reads path into 8-bit pixels. channels_out 3: converted to RGB (alpha
@@ -127,9 +125,9 @@ static int png_read_common(const char *path, int channels_out, uint8_t **pixels,
                            int *w, int *h, int *channels, ssvae_error *err)
 {
     *pixels = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = io_fopen_input(path, err); /* regular files only: a FIFO would block */
     if (!f)
-        return ssvae_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     uint8_t sig[8];
     if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8)) {
         fclose(f);
@@ -147,11 +145,14 @@ static int png_read_common(const char *path, int channels_out, uint8_t **pixels,
     uint8_t *volatile data = NULL;
     png_bytep *volatile rows = NULL;
     if (setjmp(ctx.jmp)) {
+        /* libpng says only "Read Error" when the file ends early: say so. */
+        int ended = feof(f);
         png_destroy_read_struct(&png, &info, NULL);
         fclose(f);
         free(data);
         free(rows);
-        return ssvae_fail(err, "%s: libpng: %s", path, ctx.msg);
+        if (ended) return ssvae_fail(err, "%s: truncated PNG: the file ends before the picture (libpng: %s)", path, ctx.msg);
+        return ssvae_fail(err, "%s: damaged PNG (libpng: %s)", path, ctx.msg);
     }
     png_init_io(png, f);
     png_set_sig_bytes(png, 8);

@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "ssvae.h"
+#include "io/files.h"
 
 /* The reference implementation refuses headers above 100 MB; so do we, so a
  * corrupt length cannot make us allocate gigabytes. */
@@ -83,6 +84,31 @@ static int utf8_valid(const unsigned char *s, size_t n)
         i += len;
     }
     return 1;
+}
+
+/* JSON (RFC 8259) forbids raw control characters: inside a string they
+ * must be escaped, outside one only space, tab, LF and CR may appear.
+ * cJSON lets them through, and an escaped NUL (\u0000) would cut a name
+ * short without a word, so both are refused here, before parsing. Returns
+ * the offset of the first offending byte, or -1 if the text is clean. */
+static int64_t json_control_at(const unsigned char *s, size_t n)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if (!in_string) {
+            if (c == '"') in_string = 1;
+            else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') return (int64_t)i;
+            continue;
+        }
+        if (c < 0x20) return (int64_t)i;
+        if (c == '"') in_string = 0;
+        else if (c == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0) return (int64_t)i;
+            i++; /* the escaped character cannot end the string */
+        }
+    }
+    return -1;
 }
 
 /* Elements in a shape, or -1 if a dimension is negative or the byte count
@@ -308,6 +334,7 @@ int ssvae_st_write(const char *path, const ssvae_tensor *tensors, int ntensors,
 {
     if (!path) return ssvae_fail(err, "(null): no path given");
     if (check_write_args(path, tensors, ntensors, meta, nmeta, err) != 0) return -1;
+    if (ssvae_output_check(path, NULL, 0, err)) return -1;
 
     char *json = build_header(tensors, ntensors, meta, nmeta);
     if (!json) return ssvae_fail(err, "%s: out of memory building the header", path);
@@ -357,15 +384,9 @@ int ssvae_st_write(const char *path, const ssvae_tensor *tensors, int ntensors,
         free(tmp);
         return ssvae_fail(err, "%s: write failed: %s", path, strerror(saved));
     }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        unlink(tmp);
-        free(tmp);
-        return ssvae_fail(err, "%s: cannot rename the temporary file into place: %s",
-                          path, strerror(saved));
-    }
+    rc = io_commit_output(tmp, path, err);
     free(tmp);
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -562,6 +583,12 @@ static int read_fd(const char *path, int fd, ssvae_checkpoint *ck, ssvae_error *
         free(text);
         return ssvae_fail(err, "%s: header is not valid UTF-8", path);
     }
+    int64_t ctl = json_control_at((const unsigned char *)text, (size_t)hlen);
+    if (ctl >= 0) {
+        free(text);
+        return ssvae_fail(err, "%s: header holds a control character or an escaped NUL at byte %lld "
+                          "(JSON forbids them in strings)", path, (long long)ctl);
+    }
     /* cJSON_ParseWithLength would accept garbage after the object; we take
      * the end of the parse and allow only the whitespace padding after it. */
     const char *end = NULL;
@@ -674,8 +701,8 @@ int ssvae_st_read(const char *path, ssvae_checkpoint *out, ssvae_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!path) return ssvae_fail(err, "(null): no path given");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return ssvae_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    int fd = io_open_input(path, err); /* regular files only: a FIFO would block */
+    if (fd < 0) return -1;
     int rc = read_fd(path, fd, out, err);
     close(fd);
     if (rc != 0) ssvae_st_free(out);

@@ -59,9 +59,12 @@ static int read_npy(const char *path, ssvae_array *out, int *quantised, ssvae_er
         return -1;
     static const char *const names[] = {"uint8", "float32", "float64"};
     if (a.ndim != 3 && a.ndim != 4) {
+        char found[200];
+        int ndim = a.ndim; /* both taken before the free zeroes a */
+        ssvae_array_describe(&a, found, sizeof found);
         ssvae_array_free(&a);
-        return ssvae_fail(err, "%s: expected frames of shape (T, H, W, C) or (T, H, W), got %d dimensions",
-                          path, a.ndim);
+        return ssvae_fail(err, "%s: expected frames of shape (T, H, W, C) or (T, H, W), found %d dimensions: %s",
+                          path, ndim, found);
     }
     if (a.ndim == 3) {
         a.shape[3] = 1;
@@ -264,10 +267,56 @@ int ssvae_video_read(const char *path, ssvae_array *frames, int *quantised, ssva
     struct stat st;
     if (stat(path, &st)) return ssvae_fail(err, "%s: %s", path, strerror(errno));
     if (S_ISREG(st.st_mode)) return read_npy(path, frames, quantised, err);
-    if (!S_ISDIR(st.st_mode)) return ssvae_fail(err, "%s: not a file or a folder", path);
+    if (!S_ISDIR(st.st_mode)) return ssvae_fail(err, "%s: %s, not a .npy file or a folder of frames", path, ssvae_file_kind(st.st_mode));
     char npy[4200];
     if (snprintf(npy, sizeof npy, "%s/frames.npy", path) >= (int)sizeof npy)
         return ssvae_fail(err, "%s: path too long", path);
     if (stat(npy, &st) == 0) return read_npy(npy, frames, quantised, err);
     return read_png_folder(path, frames, err);
+}
+
+int ssvae_video_shape(const char *path, int64_t shape[4], ssvae_error *err)
+{
+    struct stat st;
+    if (stat(path, &st)) return ssvae_fail(err, "%s: %s", path, strerror(errno));
+    char npy[4200];
+    const char *file = path;
+    if (S_ISDIR(st.st_mode)) {
+        if (snprintf(npy, sizeof npy, "%s/frames.npy", path) >= (int)sizeof npy)
+            return ssvae_fail(err, "%s: path too long", path);
+        if (stat(npy, &st) == 0) {
+            file = npy;
+        } else {
+            /* A PNG folder: the count of frames and the first one's size
+             * (each later frame is checked when the video is read). */
+            char **names;
+            int n;
+            if (list_pngs(path, &names, &n, err)) return -1;
+            if (n == 0) return ssvae_fail(err, "%s: no frames.npy and no .png frames in the folder", path);
+            int rc = -1;
+            uint8_t *px = NULL;
+            int w, h, c;
+            if (snprintf(npy, sizeof npy, "%s/%s", path, names[0]) >= (int)sizeof npy)
+                ssvae_fail(err, "%s/%s: path too long", path, names[0]);
+            else if (ssvae_png_read_frame(npy, &px, &w, &h, &c, err) == 0) {
+                shape[0] = n; shape[1] = h; shape[2] = w; shape[3] = c;
+                rc = check_shape(npy, n, h, w, c, err);
+            }
+            free(px);
+            free_names(names, n);
+            return rc;
+        }
+    } else if (!S_ISREG(st.st_mode)) {
+        return ssvae_fail(err, "%s: %s, not a .npy file or a folder of frames", path, ssvae_file_kind(st.st_mode));
+    }
+    ssvae_array a;
+    if (ssvae_npy_read_header(file, &a, err)) return -1;
+    if (a.ndim != 3 && a.ndim != 4) {
+        char found[200];
+        return ssvae_fail(err, "%s: expected frames of shape (T, H, W, C) or (T, H, W), found %d dimensions: %s",
+                          file, a.ndim, ssvae_array_describe(&a, found, sizeof found));
+    }
+    shape[0] = a.shape[0]; shape[1] = a.shape[1]; shape[2] = a.shape[2];
+    shape[3] = a.ndim == 4 ? a.shape[3] : 1;
+    return check_shape(file, shape[0], shape[1], shape[2], shape[3], err);
 }
