@@ -380,6 +380,16 @@ size_t ssvae_frame_moments_size(int C);
  * thread count. */
 void ssvae_video_moments(double *moments, const uint8_t *video, int T, int C,
                          int H, int W);
+/* The moments of every frame of a (T, H, W, C) video as a (T,
+ * ssvae_frame_moments_size(C)) float64 .npy file at path, mapped into out
+ * (ssvae_npy_map): read if path exists (refused unless its shape fits),
+ * else computed 256 frames at a time, written through a temporary file and
+ * then mapped; *written (may be NULL) says which. mapped: video is a file
+ * mapping, whose pages are dropped from resident memory as they are done
+ * (ssvae_train_data.mapped). The name should say which video (the CLI
+ * uses ssvae_video_key): nothing in the file does. */
+int ssvae_moments_cache(const char *path, const uint8_t *video, int T, int C, int H, int W,
+                        int mapped, ssvae_array *out, int *written, ssvae_error *err);
 /* Encodes N frames given as pointers, frames[n] (H, W, C) uint8 each, into
  * z (N, D); otherwise as ssvae_model_forward (which calls it). Lets one
  * batch take frames from two videos (paired data). With train = 1,
@@ -472,6 +482,18 @@ typedef struct ssvae_train_data {
                               * Not for the supervised baseline. */
     int T;
     const float *centres;    /* (T, K, 2) pixels; supervised only */
+    const double *moments;   /* NULL, or (T, ssvae_frame_moments_size(C)) */
+    const double *partner_moments; /* the frames' patch moments
+                              * (ssvae_video_moments), e.g. mapped from a
+                              * cache file; NULL: computed by the trainer,
+                              * in memory, once a run */
+    int mapped;              /* 1: video, partners and the moments given
+                              * are read-only file mappings (ssvae_npy_map):
+                              * after each step the trainer drops the
+                              * batch's pages from its resident memory,
+                              * which then stays flat in T. Never set it
+                              * for memory of malloc: those pages would be
+                              * lost (read back as zeros). */
 } ssvae_train_data;
 
 /* Where a run stands after some epochs: with the model and the recipe,
