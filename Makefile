@@ -51,10 +51,17 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libssvae.a $(HEADERS)
 
 # Every tests/test_*.c is its own program; tests/run.sh runs them all and
 # prints one "N passed, N failed" line.
-tests: $(TESTS) $(BUILD)/ssvae
+tests: $(TESTS) $(BUILD)/ssvae $(BUILD)/tests/test_mpi
+
+# The MPI checks are a script (they start mpirun); it skips what needs
+# build-mpi/ssvae when MPI is not installed.
+$(BUILD)/tests/test_mpi: tests/test_mpi.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod +x $@
 
 test: deps-check
 	$(MAKE) tests
+	@if command -v mpicc >/dev/null; then $(MAKE) mpi; else echo "ssvae: no mpicc: the MPI tests are skipped (apt-get install libopenmpi-dev openmpi-bin)"; fi
 	tests/run.sh $(BUILD)
 	$(MAKE) test-sanitize
 
