@@ -3,6 +3,7 @@
 #   make test       unit tests, then the same tests under ASan + UBSan
 #   make demo       the paper's experiment end to end (ssvae demo)
 #   make bench      speed figures (ssvae bench)
+#   make mpi        the MPI build, build-mpi/ssvae (docs/scaling.md)
 #   make deps       install the Debian packages the build needs (root)
 #   make fuzz       libFuzzer harnesses for the file readers (docs/fuzzing.md)
 #   make shared     the library as build/libssvae.so (position-independent objects)
@@ -19,6 +20,11 @@ override CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 override LDFLAGS += -fopenmp
+# MPI=1 (make mpi): data-parallel training over Open MPI (src/dist.c,
+# docs/scaling.md), built with mpicc; without it src/dist.c is a one-rank stub.
+ifeq ($(MPI),1)
+override CFLAGS += -DSSVAE_MPI
+endif
 
 BUILD   ?= build
 LIB_SRC := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
@@ -68,10 +74,17 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libssvae.a $(HEADERS)
 
 # Every tests/test_*.c is its own program; tests/run.sh runs them all and
 # prints one "N passed, N failed" line.
-tests: $(TESTS) $(BUILD)/ssvae
+tests: $(TESTS) $(BUILD)/ssvae $(BUILD)/tests/test_mpi
+
+# The MPI checks are a script (they start mpirun); it skips what needs
+# build-mpi/ssvae when MPI is not installed.
+$(BUILD)/tests/test_mpi: tests/test_mpi.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod +x $@
 
 test: deps-check
 	$(MAKE) tests
+	@if command -v mpicc >/dev/null; then $(MAKE) mpi; else echo "ssvae: no mpicc: the MPI tests are skipped (apt-get install libopenmpi-dev openmpi-bin)"; fi
 	tests/run.sh $(BUILD)
 	$(MAKE) test-python
 	$(MAKE) test-sanitize
@@ -95,6 +108,11 @@ test-sanitize:
 demo: deps-check
 	$(MAKE) $(BUILD)/ssvae
 	$(BUILD)/ssvae demo
+
+# The MPI build: build-mpi/ssvae, to run under mpirun (docs/scaling.md).
+mpi:
+	@command -v mpicc >/dev/null || { echo "ssvae: mpicc not found; install libopenmpi-dev openmpi-bin (Debian)" >&2; exit 1; }
+	$(MAKE) BUILD=build-mpi CC=mpicc MPI=1 build-mpi/ssvae
 
 bench: $(BUILD)/ssvae
 	$(BUILD)/ssvae bench
@@ -144,6 +162,6 @@ deps-check:
 	  else echo "ssvae: missing libraries ($(PKGS)); run: sudo make deps" >&2; exit 1; fi; }
 
 clean:
-	rm -rf build build-san build-fuzz python/ssvae/libssvae.so
+	rm -rf build build-san build-fuzz build-mpi python/ssvae/libssvae.so
 
-.PHONY: all tests test test-python test-sanitize shared python demo bench fuzz fuzz-short fuzz-corpus deps deps-check clean
+.PHONY: all tests test test-python test-sanitize shared python mpi demo bench fuzz fuzz-short fuzz-corpus deps deps-check clean

@@ -106,6 +106,8 @@ typedef struct ssvae_array {
     int ndim;
     int64_t shape[SSVAE_MAXDIM];
     void *data; /* owned by the array: free with ssvae_array_free */
+    void *map;      /* NULL, or the read-only file mapping data lies in */
+    size_t map_len; /* (ssvae_npy_map): ssvae_array_free unmaps it */
 } ssvae_array;
 
 size_t ssvae_dtype_size(ssvae_dtype dtype);
@@ -125,12 +127,32 @@ int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err);
 /* The same checks as ssvae_npy_read (the data's length included) without
  * reading the data: out gets dtype, ndim and shape, and data NULL. */
 int ssvae_npy_read_header(const char *path, ssvae_array *out, ssvae_error *err);
+/* As ssvae_npy_read, with the same checks, but the data is not read: it is
+ * the file itself, mapped read-only (a->map), so an array larger than
+ * memory costs only the pages touched, which the kernel can drop again.
+ * The file must not be truncated while mapped (that reads as SIGBUS). */
+int ssvae_npy_map(const char *path, ssvae_array *out, ssvae_error *err);
 
 /* Writes a .npy file (version 1.0, or 2.0 if the header needs it) through a
  * temporary file in the same folder, renamed into place: a failed write
  * leaves any previous file untouched. */
 int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim,
                     const int64_t *shape, const void *data, ssvae_error *err);
+
+/* A .npy file written a piece at a time (a video decoded frame by frame):
+ * open with the shape, write exactly its bytes in order, close. The file
+ * goes to a temporary beside path, renamed into place by a close with
+ * commit = 1 once every byte is written; close with commit = 0 (or any
+ * failure) removes it and leaves any previous file untouched. */
+typedef struct ssvae_npy_stream {
+    void *f;            /* FILE * */
+    char *path, *tmp;
+    int64_t left;       /* data bytes still to write */
+} ssvae_npy_stream;
+int ssvae_npy_stream_open(ssvae_npy_stream *s, const char *path, ssvae_dtype dtype, int ndim,
+                          const int64_t *shape, ssvae_error *err);
+int ssvae_npy_stream_write(ssvae_npy_stream *s, const void *data, size_t bytes, ssvae_error *err);
+int ssvae_npy_stream_close(ssvae_npy_stream *s, int commit, ssvae_error *err);
 
 /* A user's video, whichever form it comes in, as one (T, H, W, C) uint8
  * array (docs/own-video.md):
@@ -154,6 +176,20 @@ int ssvae_video_read(const char *path, ssvae_array *frames, int *quantised,
  * reading the video: so that a size mismatch is found before seconds of
  * decoding. */
 int ssvae_video_shape(const char *path, int64_t shape[4], ssvae_error *err);
+/* A uint8 .npy video (a file, or a folder's frames.npy) is mapped
+ * read-only, never copied (frames->map): training a video larger than
+ * memory costs the pages of a batch (docs/own-video.md). A float .npy or a
+ * PNG folder is decoded into memory by ssvae_video_read; ssvae_video_open
+ * with cache_dir (not NULL) decodes it instead, a frame at a time, into
+ * cache_dir/KEY.frames.npy once and maps that; KEY (ssvae_video_key) hashes
+ * the video's real path and its files' names, sizes, modification times
+ * and inodes, so a changed video gets a new cache file and an unchanged
+ * one reuses its own. *cache_state (may be NULL): 0 no cache used, 1 the
+ * cache was reused, 2 written. cache_dir NULL: ssvae_video_read. */
+int ssvae_video_open(const char *path, const char *cache_dir, ssvae_array *frames,
+                     int *quantised, int *cache_state, ssvae_error *err);
+/* 16 hex digits naming the video at path as it is now (see above). */
+int ssvae_video_key(const char *path, char key[17], ssvae_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* safetensors checkpoints: 8-byte little-endian header length, a JSON       */
@@ -416,6 +452,16 @@ size_t ssvae_frame_moments_size(int C);
  * thread count. */
 void ssvae_video_moments(double *moments, const uint8_t *video, int T, int C,
                          int H, int W);
+/* The moments of every frame of a (T, H, W, C) video as a (T,
+ * ssvae_frame_moments_size(C)) float64 .npy file at path, mapped into out
+ * (ssvae_npy_map): read if path exists (refused unless its shape fits),
+ * else computed 256 frames at a time, written through a temporary file and
+ * then mapped; *written (may be NULL) says which. mapped: video is a file
+ * mapping, whose pages are dropped from resident memory as they are done
+ * (ssvae_train_data.mapped). The name should say which video (the CLI
+ * uses ssvae_video_key): nothing in the file does. */
+int ssvae_moments_cache(const char *path, const uint8_t *video, int T, int C, int H, int W,
+                        int mapped, ssvae_array *out, int *written, ssvae_error *err);
 /* Encodes N frames given as pointers, frames[n] (H, W, C) uint8 each, into
  * z (N, D); otherwise as ssvae_model_forward (which calls it). Lets one
  * batch take frames from two videos (paired data). With train = 1,
@@ -521,6 +567,18 @@ typedef struct ssvae_train_data {
                               * Not for the supervised baseline. */
     int T;
     const float *centres;    /* (T, K, 2) pixels; supervised only */
+    const double *moments;   /* NULL, or (T, ssvae_frame_moments_size(C)) */
+    const double *partner_moments; /* the frames' patch moments
+                              * (ssvae_video_moments), e.g. mapped from a
+                              * cache file; NULL: computed by the trainer,
+                              * in memory, once a run */
+    int mapped;              /* 1: video, partners and the moments given
+                              * are read-only file mappings (ssvae_npy_map):
+                              * after each step the trainer drops the
+                              * batch's pages from its resident memory,
+                              * which then stays flat in T. Never set it
+                              * for memory of malloc: those pages would be
+                              * lost (read back as zeros). */
 } ssvae_train_data;
 
 /* Where a run stands after some epochs: with the model and the recipe,

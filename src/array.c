@@ -1,10 +1,11 @@
 /*
  * array.c — the n-dimensional array every file reader hands back: element
- * sizes of the dtypes, element counts, and freeing.
+ * sizes of the dtypes, element counts, and freeing (or unmapping).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ssvae.h"
 
@@ -32,7 +33,10 @@ void ssvae_array_free(ssvae_array *a)
 {
     if (!a)
         return;
-    free(a->data);
+    if (a->map)
+        munmap(a->map, a->map_len);
+    else
+        free(a->data);
     memset(a, 0, sizeof *a);
 }
 

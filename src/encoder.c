@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "nn/nn.h"
 #include "ssvae.h"
 
@@ -34,6 +35,7 @@
 struct ssvae_acts {
     int cap;          /* frames the buffers hold */
     int N;            /* frames of the last training forward pass */
+    int lo, nl, dist; /* of which this rank's share [lo, lo + nl) (dist.h) */
     const uint8_t **frames; /* (cap) the batch's frames (H, W, C), x = q / 255 */
     const double **moments; /* (cap) their patch moments (nn/moments.c) */
     double *own_moments;    /* (cap, patch_moments_size) those computed here */
@@ -216,67 +218,127 @@ static void moment_stats(ssvae_model *m, struct ssvae_acts *a, const double *con
                          c->C, c->F);
 }
 
+/* Evaluation: the running statistics, frame by frame, nothing exchanged. */
+static void forward_eval(ssvae_model *m, struct ssvae_acts *a, int N, float *z)
+{
+    const ssvae_model_config *c = &m->cfg;
+    int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W;
+    batchnorm_affine_eval(a->scale1, a->shift1, m->bn1_w, m->bn1_b, m->bn1_mean, m->bn1_var, F);
+    conv_bn_relu_conv_forward(a->a2, NULL, a->frames, m->conv1_w, m->conv1_b, a->scale1, a->shift1,
+                              m->conv2_w, m->conv2_b, a->rows, N, C, F, K, H, W);
+    batchnorm_affine_eval(a->scale2, a->shift2, m->bn2_w, m->bn2_b, m->bn2_mean, m->bn2_var, K);
+    bn_sigmoid_com_forward(NULL, a->z, a->mass, NULL, a->a2, a->scale2, a->shift2, a->mean2, N, K, H, W);
+    memcpy(z, a->z, (size_t)N * m->D * sizeof *z);
+    a->N = 0;
+}
+
 void ssvae_model_forward_frames(ssvae_model *m, const uint8_t *const *frames,
                                 const double *const *moments, int N, int train,
                                 float *z)
 {
     assert(N >= 1);
+    if (train) {
+        model_forward_shared(m, frames, moments, N, 0, z);
+        return;
+    }
+    struct ssvae_acts *a = acts_reserve(m, N);
+    if (frames != a->frames) memcpy(a->frames, frames, (size_t)N * sizeof *frames);
+    forward_eval(m, a, N, z);
+}
+
+/* The passes of nn/stream.c and nn/fused.c (each the composition of the
+ * plain layers up to float rounding): conv + batch norm + ReLU + conv +
+ * batch statistics from the bytes, bn1's statistics known beforehand from
+ * the patch moments; batch norm + sigmoid + centre of mass. Each rank runs
+ * them on its share of the frames; what crosses frames (bn2's statistics,
+ * then the latents and the sums of the backward) is gathered per frame
+ * and reduced in frame order, so every rank gets the bits one process
+ * would. */
+void model_forward_shared(ssvae_model *m, const uint8_t *const *frames,
+                          const double *const *moments, int N, int dist, float *z)
+{
+    assert(N >= 1);
     const ssvae_model_config *c = &m->cfg;
     struct ssvae_acts *a = acts_reserve(m, N);
-    int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W;
+    int C = c->C, F = c->F, K = c->K, H = c->H, W = c->W, HW = H * W, D = m->D;
+    int lo = 0, nl = N;
+    if (dist) {
+        assert(moments && "a shared pass reads the moments of every frame of the batch");
+        dist_share(N, dist_rank(), dist_size(), &lo, &nl);
+    }
     /* the backward reads the frames again: they must outlive it */
     if (frames != a->frames) memcpy(a->frames, frames, (size_t)N * sizeof *frames);
 
-    /* The passes of nn/stream.c and nn/fused.c (each the composition of
-     * the plain layers up to float rounding): conv + batch norm + ReLU +
-     * conv + batch statistics from the bytes, bn1's statistics known
-     * beforehand from the patch moments; batch norm + sigmoid + centre of
-     * mass. */
-    if (train) {
-        moment_stats(m, a, moments, N);
-        batchnorm_update_running(m->bn1_mean, m->bn1_var, a->mean1, a->var1, F, BN_MOMENTUM);
-        batchnorm_affine(a->scale1, a->shift1, a->mean1, a->rstd1, m->bn1_w, m->bn1_b, F);
-    } else {
-        batchnorm_affine_eval(a->scale1, a->shift1, m->bn1_w, m->bn1_b, m->bn1_mean,
-                              m->bn1_var, F);
+    moment_stats(m, a, moments, N);
+    batchnorm_update_running(m->bn1_mean, m->bn1_var, a->mean1, a->var1, F, BN_MOMENTUM);
+    batchnorm_affine(a->scale1, a->shift1, a->mean1, a->rstd1, m->bn1_w, m->bn1_b, F);
+    double *stats2 = a->bn_work; /* (N, K, 3) */
+    if (nl > 0)
+        conv_bn_relu_conv_forward(a->a2, stats2 + (size_t)3 * lo * K, a->frames + lo, m->conv1_w,
+                                  m->conv1_b, a->scale1, a->shift1, m->conv2_w, m->conv2_b, a->rows,
+                                  nl, C, F, K, H, W);
+    if (dist) {
+        dist_part p[] = {{stats2, 3 * (size_t)K * sizeof *stats2}};
+        dist_allgather(p, 1, N);
     }
-    conv_bn_relu_conv_forward(a->a2, train ? a->bn_work : NULL, a->frames, m->conv1_w,
-                              m->conv1_b, a->scale1, a->shift1, m->conv2_w, m->conv2_b,
-                              a->rows, N, C, F, K, H, W);
-    if (train) {
-        batchnorm_stats_finish(a->mean2, a->rstd2, a->var2, a->bn_work, N, K, HW);
-        batchnorm_update_running(m->bn2_mean, m->bn2_var, a->mean2, a->var2, K, BN_MOMENTUM);
-        batchnorm_affine(a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, m->bn2_b, K);
-    } else {
-        batchnorm_affine_eval(a->scale2, a->shift2, m->bn2_w, m->bn2_b, m->bn2_mean,
-                              m->bn2_var, K);
+    batchnorm_stats_finish(a->mean2, a->rstd2, a->var2, stats2, N, K, HW);
+    batchnorm_update_running(m->bn2_mean, m->bn2_var, a->mean2, a->var2, K, BN_MOMENTUM);
+    batchnorm_affine(a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, m->bn2_b, K);
+    if (nl > 0)
+        bn_sigmoid_com_forward(NULL, a->z + (size_t)lo * D, a->mass + (size_t)lo * K,
+                               a->com_sums + (size_t)lo * K * COM_SUMS, a->a2, a->scale2, a->shift2,
+                               a->mean2, nl, K, H, W);
+    if (dist) {
+        dist_part p[] = {{a->z, (size_t)D * sizeof *a->z},
+                         {a->mass, (size_t)K * sizeof *a->mass},
+                         {a->com_sums, (size_t)K * COM_SUMS * sizeof *a->com_sums}};
+        dist_allgather(p, 3, N);
     }
-    bn_sigmoid_com_forward(NULL, a->z, a->mass, train ? a->com_sums : NULL, a->a2, a->scale2,
-                           a->shift2, a->mean2, N, K, H, W);
-    memcpy(z, a->z, (size_t)N * m->D * sizeof *z);
-    a->N = train ? N : 0;
+    memcpy(z, a->z, (size_t)N * D * sizeof *z);
+    a->N = N;
+    a->lo = lo;
+    a->nl = nl;
+    a->dist = dist;
 }
 
-void ssvae_model_backward(ssvae_model *m, const float *dz)
+void ssvae_model_backward(ssvae_model *m, const float *dz) { model_backward_shared(m, dz); }
+
+void model_backward_shared(ssvae_model *m, const float *dz)
 {
     struct ssvae_acts *a = m->acts;
     assert(a && a->N > 0 && "backward needs a training forward pass");
     const ssvae_model_config *c = &m->cfg;
-    int N = a->N, C = c->C, F = c->F, K = c->K, H = c->H, W = c->W;
+    int N = a->N, lo = a->lo, nl = a->nl, C = c->C, F = c->F, K = c->K, H = c->H, W = c->W;
 #define GRAD(p) (m->grads + (m->p - m->params))
-    /* The gradient at bn2's input as constants (no pass over the batch);
-     * then one pass: conv2's weight gradients, with that gradient made
-     * from a2 row by row, and the sums of bn1's backward; then conv1's
-     * weight gradients from sums alone. */
+    /* The gradient at bn2's input as constants (no pass over the batch;
+     * every rank makes them for the whole batch from the gathered sums);
+     * then one pass over this rank's frames: conv2's weight gradients,
+     * with that gradient made from a2 row by row, and the sums of bn1's
+     * backward, all per frame; gathered, then summed in frame order:
+     * conv2's gradients, and conv1's from sums alone. */
     com_grad cg;
     com_grad_init(&cg, a->com_plane, GRAD(bn2_w), GRAD(bn2_b), dz, a->z, a->mass, a->com_sums,
                   a->scale2, a->shift2, a->mean2, a->rstd2, m->bn2_w, N, K, H, W);
-    conv_bn_relu_conv_backward(a->bn_work, GRAD(conv2_w), GRAD(conv2_b), a->xsums, a->a2, &cg,
-                               a->frames, m->conv1_w, m->conv1_b, a->scale1, a->shift1,
-                               a->mean1, m->conv2_w, a->conv_work, a->rows, N, C, F, K, H, W);
-    bn_conv3x3_backward_finish(GRAD(conv1_w), GRAD(conv1_b), GRAD(bn1_w), GRAD(bn1_b),
-                               a->bn_work, a->moment_sum, m->conv1_w, m->conv1_b, a->mean1,
-                               a->xsums, a->rstd1, m->bn1_w, N, C, F, H, W);
+    size_t per = (size_t)K * F * 9 + K, xper = (size_t)F * (9 * (size_t)C + 1);
+    double *sums = a->bn_work; /* (N, F, 2) */
+    if (nl > 0) {
+        com_grad mine = cg;
+        mine.plane = a->com_plane + (size_t)3 * lo * K;
+        conv_bn_relu_conv_backward(sums + (size_t)2 * lo * F, NULL, NULL, a->xsums + lo * xper, a->a2,
+                                   &mine, a->frames + lo, m->conv1_w, m->conv1_b, a->scale1, a->shift1,
+                                   a->mean1, m->conv2_w, a->conv_work + lo * per, a->rows, nl, C, F,
+                                   K, H, W);
+    }
+    if (a->dist) {
+        dist_part p[] = {{sums, 2 * (size_t)F * sizeof *sums},
+                         {a->xsums, xper * sizeof *a->xsums},
+                         {a->conv_work, per * sizeof *a->conv_work}};
+        dist_allgather(p, 3, N);
+    }
+    conv3x3_work_reduce(GRAD(conv2_w), GRAD(conv2_b), a->conv_work, N, F, K);
+    bn_conv3x3_backward_finish(GRAD(conv1_w), GRAD(conv1_b), GRAD(bn1_w), GRAD(bn1_b), sums,
+                               a->moment_sum, m->conv1_w, m->conv1_b, a->mean1, a->xsums, a->rstd1,
+                               m->bn1_w, N, C, F, H, W);
 #undef GRAD
 }
 

@@ -8,12 +8,22 @@
  *                 the other pairs of the batch;
  *   supervised:   mean squared error of a linear D -> D head on the true
  *                 centres (normalised), on all 2B frames.
+ *
+ * Under MPI (dist.h, docs/scaling.md) every rank runs this loop on the
+ * same batches; each encodes and reads only its share of a batch's frames,
+ * and the encoder gathers what crosses frames, so the loss, the gradient
+ * and the update are the same bits on every rank and at any rank count.
+ * Rank 0 alone calls the progress and checkpoint hooks.
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "dist.h"
 #include "nn/nn.h"
 #include "ssvae.h"
 
@@ -144,6 +154,30 @@ static int fill_batch(batch_bufs *b, const ssvae_train_data *d, const video_mome
     return 2 * B;
 }
 
+/* Drops p .. p + len, inside a read-only file mapping, from this process's
+ * resident memory: the pages stay in the page cache (or are read again),
+ * so resident memory follows the batch, not the video's length. */
+static void release(const void *p, size_t len)
+{
+    static long page;
+    if (!page) page = sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p / page * page, hi = (uintptr_t)p + len;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* After a step on mapped data: this rank's frames of the batch (and their
+ * moments, when they came mapped with the data) leave resident memory. */
+static void release_batch(const batch_bufs *b, const ssvae_train_data *d, const video_moments *vm,
+                          size_t frame, int N)
+{
+    int lo, n;
+    dist_share(N, dist_rank(), dist_size(), &lo, &n);
+    for (int i = lo; i < lo + n; i++) {
+        release(b->frames[i], frame);
+        if (d->moments) release(b->moments[i], vm->size * sizeof(double));
+    }
+}
+
 /* Sets the head's starting point (SPEC section 3: start where the loss has
  * a gradient) from z of the first batch, and returns the scale chosen: a
  * prior starts as its table row says (its init op, from the latents in
@@ -167,7 +201,7 @@ int ssvae_train(ssvae_model *m, const ssvae_train_config *cfg,
                 ssvae_progress_fn progress, void *ctx,
                 ssvae_train_result *res, ssvae_error *err)
 {
-    ssvae_train_data d = {video, NULL, T, centres};
+    ssvae_train_data d = {.video = video, .partners = NULL, .T = T, .centres = centres};
     return ssvae_train_run(m, cfg, &d, NULL, progress, NULL, ctx, res, err);
 }
 
@@ -220,15 +254,29 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
     b.y = malloc(nz * sizeof(float)); b.yhat = malloc(nz * sizeof(float)); b.dy = malloc(nz * sizeof(float));
     b.s = malloc((size_t)B * B * sizeof(float)); b.ds = malloc((size_t)B * B * sizeof(float));
     const ssvae_model_config *mc = &m->cfg;
-    video_moments vm = {NULL, NULL, ssvae_frame_moments_size(mc->C)};
-    vm.video = malloc((size_t)T * vm.size * sizeof(double));
-    if (paired) vm.partners = malloc((size_t)T * vm.size * sizeof(double));
-    if (!vm.video || (paired && !vm.partners)) {
-        free(vm.video); free(vm.partners); bufs_free(&b);
-        return ssvae_fail(err, "out of memory for the patch moments of %d frames", T);
+    int dist = dist_size() > 1, root = dist_rank() == 0;
+    video_moments vm = {(double *)data->moments, (double *)data->partner_moments,
+                        ssvae_frame_moments_size(mc->C)};
+    double *own[2] = {NULL, NULL};
+    const uint8_t *srcs[2] = {data->video, data->partners};
+    for (int v = 0; v < 1 + paired; v++) {
+        if (v == 0 ? vm.video : vm.partners) continue;
+        own[v] = malloc((size_t)T * vm.size * sizeof(double));
+        if (!own[v]) {
+            free(own[0]); free(own[1]); bufs_free(&b);
+            return ssvae_fail(err, "out of memory for the patch moments of %d frames", T);
+        }
+        /* each rank the moments of its share of the frames, then all of them */
+        int lo, n;
+        dist_share(T, dist_rank(), dist_size(), &lo, &n);
+        ssvae_video_moments(own[v] + (size_t)lo * vm.size, srcs[v] + (size_t)lo * frame, n, mc->C,
+                            mc->H, mc->W);
+        if (data->mapped) release(srcs[v] + (size_t)lo * frame, (size_t)n * frame);
+        dist_part part = {own[v], vm.size * sizeof(double)};
+        dist_allgather(&part, 1, T);
+        if (v == 0) vm.video = own[v];
+        else vm.partners = own[v];
     }
-    ssvae_video_moments(vm.video, data->video, T, mc->C, mc->H, mc->W);
-    if (paired) ssvae_video_moments(vm.partners, data->partners, T, mc->C, mc->H, mc->W);
     int *pairs = malloc((size_t)npairs * sizeof *pairs);
     res->loss = calloc(cfg->epochs + 1, sizeof(double));
     res->elbo = calloc(cfg->epochs + 1, sizeof(double));
@@ -274,7 +322,7 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
         float *keep = malloc(nstats * sizeof *keep);
         memcpy(keep, m->stats, nstats * sizeof *keep);
         fill_batch(&b, data, &vm, frame, pairs, 0, B, off);
-        ssvae_model_forward_frames(m, b.frames, b.moments, 2 * B, 1, b.z);
+        model_forward_shared(m, b.frames, b.moments, 2 * B, dist, b.z);
         memcpy(m->stats, keep, nstats * sizeof *keep);
         free(keep);
         res->init_value = init_head(m, cfg, &b, B, &head_rng);
@@ -294,7 +342,7 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
         for (int first = 0; first + 2 <= npairs; first += B) {
             int nb = npairs - first < B ? npairs - first : B; /* last batch may be short */
             int N = fill_batch(&b, data, &vm, frame, pairs, first, nb, off);
-            ssvae_model_forward_frames(m, b.frames, b.moments, N, 1, b.z);
+            model_forward_shared(m, b.frames, b.moments, N, dist, b.z);
             double loss = m->cfg.supervised ? supervised_step(m, &b, N, centres)
                                             : prior_step(m, &b, nb);
             if (!isfinite(loss)) {
@@ -303,8 +351,9 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
                                     epoch, steps + 1);
                 break;
             }
-            ssvae_model_backward(m, b.dz);
+            model_backward_shared(m, b.dz);
             ssvae_optim_step(&opt, m->params, m->grads, m->frozen);
+            if (data->mapped) release_batch(&b, data, &vm, frame, N);
             memset(m->grads, 0, m->nparams * sizeof *m->grads);
             sum_loss += loss;
             sum_elbo += has_elbo ? log((double)nb) - loss : 0.0;
@@ -331,18 +380,21 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
         res->loss[epoch - 1] = st.loss;
         res->elbo[epoch - 1] = st.elbo;
         res->epochs = epoch;
-        if (progress) progress(ctx, &st);
-        if (on_epoch) {
+        if (progress && root) progress(ctx, &st);
+        if (on_epoch && root) {
             ssvae_train_state ts = {epoch, opt.step, m->nparams, opt.m, opt.v, shuffle_rng,
                                     res->init_value, res->loss, res->elbo};
             if (on_epoch(ctx, m, &ts, err)) status = -1;
         }
+        /* rank 0's hook failed (a checkpoint not written): every rank stops */
+        if (dist && dist_max(status ? 1 : 0) && !status)
+            status = ssvae_fail(err, "rank 0 stopped the run after epoch %d", epoch);
     }
     res->seconds = now() - t_start;
     ssvae_optim_free(&opt);
     bufs_free(&b);
     free(pairs);
-    free(vm.video);
-    free(vm.partners);
+    free(own[0]);
+    free(own[1]);
     return status;
 }

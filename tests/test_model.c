@@ -298,7 +298,7 @@ static void test_train_checkpoint_round_trip(void)
     tc.epochs = 2; tc.batch = 5; tc.optim = SSVAE_SGD; tc.momentum = 0.9; tc.lr = 0.003; tc.seed = 77;
     tc.offset = 2; tc.W0 = 0.5; tc.learn_L = 0; tc.bn2_gain = 1.5; tc.bn2_bias = -3.25;
     ssvae_train_result res;
-    ssvae_train_data td = {video, NULL, T, NULL};
+    ssvae_train_data td = {.video = video, .partners = NULL, .T = T, .centres = NULL};
     /* capture the state handed to the hook at epoch 2 by saving it */
     stop_ctx sc = {path, &tc, 2};
     CHECK(ssvae_train_run(&m, &tc, &td, NULL, NULL, save_after, &sc, &res, &err) == 0, "%s", err.msg);
@@ -365,7 +365,7 @@ static void test_resume_bit_identical(void)
         ssvae_train_config_default(&tc);
         tc.epochs = 4; tc.batch = 6; tc.optim = p == 0 ? SSVAE_SGD : SSVAE_ADAM; tc.momentum = p == 0 ? 0.5 : 0;
         tc.lr = p == 0 ? 0.01 : 0.005; tc.seed = 12;
-        ssvae_train_data td = {video, NULL, T, centres};
+        ssvae_train_data td = {.video = video, .partners = NULL, .T = T, .centres = centres};
         ssvae_model a, b;
         ssvae_error err;
         ssvae_train_result ra, rb, rpart;

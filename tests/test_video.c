@@ -558,7 +558,7 @@ static void test_resume_files(void)
     CHECK(ssvae_model_init(&m, &mc, 1, &err) == 0, "%s", err.msg);
     saver sv = {good, &tc, 2};
     ssvae_train_result res;
-    ssvae_train_data td = {video, NULL, T, NULL};
+    ssvae_train_data td = {.video = video, .partners = NULL, .T = T, .centres = NULL};
     CHECK(ssvae_train_run(&m, &tc, &td, NULL, NULL, save_at, &sv, &res, &err) == 0, "%s", err.msg);
     ssvae_train_result_free(&res);
 
@@ -572,7 +572,7 @@ static void test_resume_files(void)
 
     /* resuming on other data, or with another seed: the shuffle does not replay */
     lc.epochs = 3;
-    ssvae_train_data other = {video, NULL, T - 1, NULL};
+    ssvae_train_data other = {.video = video, .partners = NULL, .T = T - 1, .centres = NULL};
     CHECK(ssvae_train_run(&l, &lc, &other, &st, NULL, NULL, NULL, &res, &err) == -1 &&
           strstr(err.msg, "other data"), "resume on other data: %s", err.msg);
     ssvae_train_result_free(&res);
@@ -647,7 +647,7 @@ static void test_pairs(void)
     ssvae_model_init(&a, &mc, 2, &err);
     ssvae_model_init(&b, &mc, 2, &err);
     CHECK(ssvae_train(&a, &tc, video, T, NULL, NULL, NULL, &ra, &err) == 0, "%s", err.msg);
-    ssvae_train_data pd = {video, video + frame, T - 1, NULL};
+    ssvae_train_data pd = {.video = video, .partners = video + frame, .T = T - 1, .centres = NULL};
     CHECK(ssvae_train_run(&b, &tc, &pd, NULL, NULL, NULL, NULL, &rb, &err) == 0, "%s", err.msg);
     CHECK(memcmp(a.params, b.params, a.nparams * sizeof *a.params) == 0 && ra.loss[1] == rb.loss[1],
           "paired training differs from offset-1 training");

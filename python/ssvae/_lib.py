@@ -31,7 +31,7 @@ class Rng(Structure):
 
 class Array(Structure):
     _fields_ = [("dtype", c_int), ("ndim", c_int), ("shape", c_int64 * SSVAE_MAXDIM),
-                ("data", c_void_p)]
+                ("data", c_void_p), ("map", c_void_p), ("map_len", c_size_t)]
 
 
 class BallsConfig(Structure):
@@ -87,7 +87,8 @@ class TrainResult(Structure):
 
 
 class TrainData(Structure):
-    _fields_ = [("video", c_void_p), ("partners", c_void_p), ("T", c_int), ("centres", c_void_p)]
+    _fields_ = [("video", c_void_p), ("partners", c_void_p), ("T", c_int), ("centres", c_void_p),
+                ("moments", c_void_p), ("partner_moments", c_void_p), ("mapped", c_int)]
 
 
 class TrainState(Structure):

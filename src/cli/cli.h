@@ -74,6 +74,7 @@ typedef struct cli_video {
     ssvae_array frames, centres;
     int T, H, W, C, K; /* K = 0 without centres */
     int quantised;     /* float frames were rounded to 8 bits */
+    int cache_state;   /* ssvae_video_open's: 0 none, 1 reused, 2 written */
 } cli_video;
 
 /* need_centres: fail unless path is a folder holding centres.npy. */
@@ -82,6 +83,12 @@ int cli_load_video(const char *path, cli_video *v, int need_centres, ssvae_error
  * PATH: T frames of WxH, C channels" and a note if quantised); 0, or 1
  * after a one-line error. */
 int cli_open_video(const char *cmd, const char *path, cli_video *v, int need_centres, int quiet);
+/* The same with a cache folder (ssvae_video_open; NULL: none) for PNG and
+ * float videos, which are then decoded once and mapped. */
+int cli_load_video_cached(const char *path, const char *cache, cli_video *v, int need_centres,
+                          ssvae_error *err);
+int cli_open_video_cached(const char *cmd, const char *path, const char *cache, cli_video *v,
+                          int need_centres, int quiet);
 void cli_video_free(cli_video *v);
 
 /* The training recipe flags shared by train, demo and sweep. Unset values

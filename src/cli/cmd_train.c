@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dist.h"
 
 /* ---- train ---------------------------------------------------------- */
 
@@ -49,7 +50,7 @@ int cmd_train(int argc, char **argv)
 {
     static const char default_save[] = "model.safetensors", default_prior[] = "gaussian";
     const char *data = "data", *test = NULL, *prior_name = default_prior, *save = default_save;
-    const char *pairs = NULL, *resume = NULL;
+    const char *pairs = NULL, *resume = NULL, *cache = NULL;
     int quiet = 0, K = 0, offset = 0, every = 0;
     cli_recipe r;
     cli_recipe_init(&r);
@@ -64,8 +65,9 @@ int cmd_train(int argc, char **argv)
         {"save-every", FLAG_INT, &every, "also write the checkpoint every N epochs (0: only at the end)", 0, 1000000},
         {"resume", FLAG_STRING, &resume, "continue the run saved in this checkpoint, with its recipe; --epochs sets the new total", 0, -1},
         {"quiet", FLAG_BOOL, &quiet, "no progress line", 0, -1},
+        {"cache", FLAG_STRING, &cache, "folder for decoded PNG/float videos and patch moments, made once and mapped (videos larger than memory)", 0, -1},
     };
-    int n = 10;
+    int n = 11;
     cli_recipe_flags(&r, flags, &n);
     int rc = cli_parse("train", "Trains the encoder of Fig. 2 on pairs of frames of a video with the\n"
                        "InfoNCE loss of a prior (or, for 'supervised', on the true centres). The\n"
@@ -100,7 +102,15 @@ int cmd_train(int argc, char **argv)
     ssvae_model m = {0};
     ssvae_train_state state = {0};
     cli_video tv = {0}, pv = {0}, sv = {0};
+    ssvae_array moments[2] = {{0}};
     rc = 1;
+    /* Under MPI every rank trains; rank 0 alone speaks and writes. */
+    int root = dist_rank() == 0;
+    if (!root) quiet = 1;
+    if (cache && cli_make_dir(cache, &err)) {
+        rc = cli_error("train", 1, "--cache: %s", err.msg);
+        goto done;
+    }
     if (resume) {
         /* The model, the optimiser, the shuffle and the recipe come from the file. */
         int epochs_asked = r.epochs;
@@ -144,9 +154,9 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if (cli_open_video("train", data, &tv, supervised || test, quiet)) goto done;
+    if (cli_open_video_cached("train", data, cache, &tv, supervised || test, quiet)) goto done;
     if (pairs) {
-        if (cli_open_video("train", pairs, &pv, 0, quiet)) goto done;
+        if (cli_open_video_cached("train", pairs, cache, &pv, 0, quiet)) goto done;
         if (pv.T != tv.T || pv.H != tv.H || pv.W != tv.W || pv.C != tv.C) {
             cli_error("train", 1, "%s: %d frames of %dx%dx%d, but %s has %d of %dx%dx%d: paired videos must match",
                       pairs, pv.T, pv.W, pv.H, pv.C, data, tv.T, tv.W, tv.H, tv.C);
@@ -204,13 +214,45 @@ int cmd_train(int argc, char **argv)
     }
     ssvae_meta meta[] = {{"recipe", recipe}, {"data", (char *)data}, {"pairs", (char *)(pairs ? pairs : "")}};
     save_ctx sc = {{"train", quiet, supervised}, save, every, &tc, meta, 3, 0};
-    ssvae_train_data td = {tv.frames.data, pairs ? pv.frames.data : NULL, tv.T, tv.centres.data};
+    ssvae_train_data td = {.video = tv.frames.data, .partners = pairs ? pv.frames.data : NULL, .T = tv.T, .centres = tv.centres.data};
+    td.mapped = tv.frames.map && (!pairs || pv.frames.map);
+    /* With --cache (one process) the patch moments go to a file beside the
+     * decoded videos and are mapped too; under MPI the ranks compute them
+     * between them, in memory (docs/scaling.md). */
+    for (int v = 0; cache && dist_size() == 1 && v < 1 + (pairs != NULL); v++) {
+        char key[17], mpath[4200];
+        int written;
+        const char *src = v ? pairs : data;
+        cli_video *cv = v ? &pv : &tv;
+        if (ssvae_video_key(src, key, &err)) {
+            cli_error("train", 1, "%s", err.msg);
+            goto done;
+        }
+        snprintf(mpath, sizeof mpath, "%s/%s.moments.npy", cache, key);
+        if (ssvae_moments_cache(mpath, cv->frames.data, cv->T, cv->C, cv->H, cv->W, td.mapped, &moments[v],
+                                &written, &err)) {
+            cli_error("train", 1, "%s", err.msg);
+            goto done;
+        }
+        if (!quiet) fprintf(stderr, "ssvae train: %s: %s its patch moments, %s\n", src,
+                            written ? "wrote" : "reading", mpath);
+    }
+    td.moments = moments[0].data;
+    td.partner_moments = moments[1].data;
     ssvae_train_result res;
     if (ssvae_train_run(&m, &tc, &td, resume ? &state : NULL, cli_progress_epoch, save_epoch, &sc, &res, &err)) {
-        if (sc.saved_epoch) cli_error("train", 1, "%s; %s holds epoch %d, the last good one", err.msg, save, sc.saved_epoch);
+        /* the same failure on every rank (the numbers are the same bits),
+         * or rank 0's, said there */
+        if (!root) ;
+        else if (sc.saved_epoch) cli_error("train", 1, "%s; %s holds epoch %d, the last good one", err.msg, save, sc.saved_epoch);
         else if (resume) cli_error("train", 1, "%s; %s is unchanged", err.msg, resume);
         else cli_error("train", 1, "%s; no checkpoint was written", err.msg);
         ssvae_train_result_free(&res);
+        goto done;
+    }
+    if (!root) {
+        ssvae_train_result_free(&res);
+        rc = 0;
         goto done;
     }
     /* Nothing left to train (--epochs 0, or a resume already at its
@@ -254,6 +296,8 @@ int cmd_train(int argc, char **argv)
     }
     ssvae_train_result_free(&row.curve);
 done:
+    ssvae_array_free(&moments[0]);
+    ssvae_array_free(&moments[1]);
     ssvae_model_free(&m);
     ssvae_train_state_free(&state);
     cli_video_free(&tv);

@@ -141,9 +141,15 @@ int cli_write_text(const char *path, const char *text, ssvae_error *err)
 
 int cli_load_video(const char *path, cli_video *v, int need_centres, ssvae_error *err)
 {
+    return cli_load_video_cached(path, NULL, v, need_centres, err);
+}
+
+int cli_load_video_cached(const char *path, const char *cache, cli_video *v, int need_centres,
+                          ssvae_error *err)
+{
     char cpath[4200];
     memset(v, 0, sizeof *v);
-    if (ssvae_video_read(path, &v->frames, &v->quantised, err)) return -1;
+    if (ssvae_video_open(path, cache, &v->frames, &v->quantised, &v->cache_state, err)) return -1;
     const ssvae_array *f = &v->frames;
     v->T = (int)f->shape[0];
     v->H = (int)f->shape[1];
@@ -191,14 +197,23 @@ int cli_load_video(const char *path, cli_video *v, int need_centres, ssvae_error
 
 int cli_open_video(const char *cmd, const char *path, cli_video *v, int need_centres, int quiet)
 {
+    return cli_open_video_cached(cmd, path, NULL, v, need_centres, quiet);
+}
+
+int cli_open_video_cached(const char *cmd, const char *path, const char *cache, cli_video *v,
+                          int need_centres, int quiet)
+{
     ssvae_error err;
-    if (cli_load_video(path, v, need_centres, &err)) return cli_error(cmd, 1, "%s", err.msg);
+    if (cli_load_video_cached(path, cache, v, need_centres, &err)) return cli_error(cmd, 1, "%s", err.msg);
     if (!quiet) {
         fprintf(stderr, "ssvae %s: %s: %d frames of %dx%d, %d channel%s%s\n", cmd, path, v->T, v->W, v->H,
                 v->C, v->C == 1 ? "" : "s", v->K ? ", with centres" : "");
         if (v->quantised)
             fprintf(stderr, "ssvae %s: note: %s holds float frames; quantised to 8 bits as round(255 x)\n",
                     cmd, path);
+        if (v->cache_state)
+            fprintf(stderr, "ssvae %s: %s: %s the decoded cache in %s\n", cmd, path,
+                    v->cache_state == 1 ? "reading" : "wrote", cache);
     }
     return 0;
 }

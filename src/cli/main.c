@@ -2,9 +2,11 @@
  * main.c — the ssvae program: a table of subcommands, each with --help.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dist.h"
 
 typedef struct command {
     const char *name;
@@ -35,7 +37,46 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
+/* Ranks mpirun (or srun) says this process is one of: 1 when started
+ * alone. Read from the launchers' environment, so the plain build can tell. */
+static int launched_ranks(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atoi(v) > 1 && (i < 3 || getenv("SLURM_STEP_ID"))) return atoi(v);
+    }
+    return 1;
+}
+
+static int run_command(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    int ranks = launched_ranks();
+    if (ranks > 1 && !dist_has_mpi()) {
+        fprintf(stderr, "ssvae: started as one of %d MPI ranks, but this ssvae was built without MPI "
+                        "(each rank would train alone): build the MPI one with `make mpi` "
+                        "(Debian: libopenmpi-dev openmpi-bin) and run build-mpi/ssvae\n", ranks);
+        return 2;
+    }
+    dist_init(&argc, &argv);
+    if (dist_size() > 1 && (argc < 2 || strcmp(argv[1], "train"))) {
+        if (dist_rank() == 0)
+            fprintf(stderr, "ssvae %s: only `ssvae train` runs across MPI ranks; run it as one process\n",
+                    argc < 2 ? "" : argv[1]);
+        dist_finalize();
+        return 2;
+    }
+    int rc = run_command(argc, argv);
+    /* A rank that failed alone must not leave the others waiting in an
+     * exchange: the job ends on every rank. */
+    if (rc && dist_size() > 1) dist_abort(rc);
+    dist_finalize();
+    return rc;
+}
+
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) { /* bad usage: one line, like every other */
         fprintf(stderr, "ssvae: no command given; one of");

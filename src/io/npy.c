@@ -1,7 +1,8 @@
 /*
  * npy.c — NumPy .npy files (format 1.0, 2.0 and 3.0; little-endian, C order;
- * dtypes |u1, <f4, <f8), read whole into an ssvae_array and written through
- * a temporary file renamed into place.
+ * dtypes |u1, <f4, <f8), read whole into an ssvae_array (or mapped
+ * read-only, for videos larger than memory) and written through a temporary
+ * file renamed into place.
  *
  * Layout: "\x93NUMPY", major, minor, header length (2 bytes LE in 1.0, 4 in
  * 2.0/3.0), then an ASCII Python dict literal such as
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,16 +210,18 @@ static int parse_header(const char *h, size_t len, ssvae_array *a, const char *p
 
 /* ---- Reading ---- */
 
-/* Opens path and reads and checks everything up to the data: the prefix,
- * the header dict, and the data's length against the file's. Returns the
- * stream positioned at the data (out has dtype, ndim and shape, no data),
- * or NULL after filling err. *bytes: the data's length. */
-static FILE *open_checked(const char *path, ssvae_array *out, int64_t *bytes, ssvae_error *err)
+/* Opens path and reads its header into out (dtype, shape; no data):
+ * *offset receives where the data starts and *bytes its length, which is
+ * checked against the file's. On success the open file is left in *fp,
+ * positioned at the data. */
+static int read_header(const char *path, FILE **fp, ssvae_array *out, uint64_t *offset,
+                       int64_t *bytes, ssvae_error *err)
 {
     memset(out, 0, sizeof *out);
+    *fp = NULL;
     FILE *f = io_fopen_input(path, err); /* regular files only: a FIFO would block */
     if (!f)
-        return NULL;
+        return -1;
     char *hdr = NULL;
     int rc = -1;
     struct stat st;
@@ -272,22 +276,25 @@ static FILE *open_checked(const char *path, ssvae_array *out, int64_t *bytes, ss
                    (long long)*bytes, (unsigned long long)have);
         goto done;
     }
+    *offset = prefix + hlen;
     rc = 0;
 done:
     free(hdr);
     if (rc != 0) {
         fclose(f);
-        ssvae_array_free(out);
-        return NULL;
+        memset(out, 0, sizeof *out);
+    } else {
+        *fp = f;
     }
-    return f;
+    return rc;
 }
 
 int ssvae_npy_read_header(const char *path, ssvae_array *out, ssvae_error *err)
 {
+    FILE *f;
+    uint64_t offset;
     int64_t bytes;
-    FILE *f = open_checked(path, out, &bytes, err);
-    if (!f)
+    if (read_header(path, &f, out, &offset, &bytes, err))
         return -1;
     fclose(f);
     return 0;
@@ -295,9 +302,10 @@ int ssvae_npy_read_header(const char *path, ssvae_array *out, ssvae_error *err)
 
 int ssvae_npy_read(const char *path, ssvae_array *out, ssvae_error *err)
 {
+    FILE *f;
+    uint64_t offset;
     int64_t bytes;
-    FILE *f = open_checked(path, out, &bytes, err);
-    if (!f)
+    if (read_header(path, &f, out, &offset, &bytes, err))
         return -1;
     int rc = -1;
     /* A zero-size array still gets a 1-byte block, so data != NULL always. */
@@ -318,23 +326,38 @@ done:
     return rc;
 }
 
+/* ---- Mapping ---- */
+
+int ssvae_npy_map(const char *path, ssvae_array *out, ssvae_error *err)
+{
+    FILE *f;
+    uint64_t offset;
+    int64_t bytes;
+    if (read_header(path, &f, out, &offset, &bytes, err))
+        return -1;
+    size_t len = (size_t)(offset + (uint64_t)bytes);
+    /* The whole file from offset 0, so the data need not start on a page;
+     * shared and read-only: the pages are the page cache's, never copied. */
+    void *base = mmap(NULL, len, PROT_READ, MAP_SHARED, fileno(f), 0);
+    int saved = errno;
+    fclose(f);
+    if (base == MAP_FAILED) {
+        memset(out, 0, sizeof *out);
+        return ssvae_fail(err, "%s: cannot map the file: %s", path, strerror(saved));
+    }
+    out->data = (uint8_t *)base + offset;
+    out->map = base;
+    out->map_len = len;
+    return 0;
+}
+
 /* ---- Writing ---- */
 
-int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim, const int64_t *shape,
-                    const void *data, ssvae_error *err)
+/* The header numpy writes for dtype and shape into hdr (512 bytes): the
+ * dict, padded so that the data starts on a 64-byte boundary; returns its
+ * length with the 10-byte prefix. */
+static size_t make_header(unsigned char *out, ssvae_dtype dtype, int ndim, const int64_t *shape)
 {
-    if ((unsigned)dtype > SSVAE_F64)
-        return ssvae_fail(err, "%s: cannot write unknown dtype %d", path, (int)dtype);
-    if (ndim < 0 || ndim > SSVAE_MAXDIM || (ndim > 0 && !shape))
-        return ssvae_fail(err, "%s: cannot write %d dimensions (at most %d)", path, ndim,
-                          SSVAE_MAXDIM);
-    int64_t bytes = data_bytes(ndim, shape, ssvae_dtype_size(dtype));
-    if (bytes < 0)
-        return ssvae_fail(err, "%s: cannot write shape with %s", path,
-                          bytes == -1 ? "a negative dimension" : "an overflowing size");
-    if (bytes > 0 && !data)
-        return ssvae_fail(err, "%s: no data to write", path);
-
     /* The dict as numpy writes it; 1-D shapes as (N,). Even 8 dimensions of
      * 19 digits make under 300 bytes, so the 2-byte length of format 1.0
      * always suffices and 2.0 (for headers over 64 KiB) is never needed. */
@@ -351,33 +374,101 @@ int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim, const int64_t
     hdr[n++] = '\n';
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                              (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
+    memcpy(out, pre, prefix);
+    memcpy(out + prefix, hdr, (size_t)n);
+    return prefix + (size_t)n;
+}
 
+int ssvae_npy_stream_open(ssvae_npy_stream *s, const char *path, ssvae_dtype dtype, int ndim,
+                          const int64_t *shape, ssvae_error *err)
+{
+    memset(s, 0, sizeof *s);
+    if ((unsigned)dtype > SSVAE_F64)
+        return ssvae_fail(err, "%s: cannot write unknown dtype %d", path, (int)dtype);
+    if (ndim < 0 || ndim > SSVAE_MAXDIM || (ndim > 0 && !shape))
+        return ssvae_fail(err, "%s: cannot write %d dimensions (at most %d)", path, ndim,
+                          SSVAE_MAXDIM);
+    int64_t bytes = data_bytes(ndim, shape, ssvae_dtype_size(dtype));
+    if (bytes < 0)
+        return ssvae_fail(err, "%s: cannot write shape with %s", path,
+                          bytes == -1 ? "a negative dimension" : "an overflowing size");
+    unsigned char hdr[600];
+    size_t hlen = make_header(hdr, dtype, ndim, shape);
     if (ssvae_output_check(path, NULL, 0, err))
         return -1;
-    char *tmp = malloc(strlen(path) + 32);
-    if (!tmp)
+    s->path = strdup(path);
+    s->tmp = malloc(strlen(path) + 32);
+    if (!s->path || !s->tmp) {
+        free(s->path); free(s->tmp);
+        memset(s, 0, sizeof *s);
         return ssvae_fail(err, "%s: out of memory", path);
-    sprintf(tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        ssvae_fail(err, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp);
+    }
+    sprintf(s->tmp, "%s.tmp.%ld", path, (long)getpid());
+    s->f = fopen(s->tmp, "wb");
+    if (!s->f) {
+        ssvae_fail(err, "%s: cannot create %s: %s", path, s->tmp, strerror(errno));
+        free(s->path); free(s->tmp);
+        memset(s, 0, sizeof *s);
         return -1;
     }
-    int ok = fwrite(pre, 1, prefix, f) == prefix && fwrite(hdr, 1, (size_t)n, f) == (size_t)n
-             && (bytes == 0 || fwrite(data, 1, (size_t)bytes, f) == (size_t)bytes);
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
+    s->left = bytes;
+    if (fwrite(hdr, 1, hlen, s->f) != hlen) {
+        ssvae_fail(err, "%s: write failed: %s", path, strerror(errno));
+        ssvae_npy_stream_close(s, 0, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int ssvae_npy_stream_write(ssvae_npy_stream *s, const void *data, size_t bytes, ssvae_error *err)
+{
+    if ((int64_t)bytes > s->left)
+        return ssvae_fail(err, "%s: more data than the shape holds", s->path);
+    if (bytes && fwrite(data, 1, bytes, s->f) != bytes)
+        return ssvae_fail(err, "%s: write failed: %s", s->path, strerror(errno));
+    s->left -= (int64_t)bytes;
+    return 0;
+}
+
+int ssvae_npy_stream_close(ssvae_npy_stream *s, int commit, ssvae_error *err)
+{
+    if (!s->f)
+        return commit ? ssvae_fail(err, "npy stream: not open") : 0;
+    int ok = commit;
+    int saved = 0;
+    if (ok && s->left != 0) {
+        ok = 0;
+        ssvae_fail(err, "%s: %lld data bytes missing", s->path, (long long)s->left);
+    }
+    if (fclose(s->f) != 0 && ok) {
         ok = 0;
         saved = errno;
+        ssvae_fail(err, "%s: write failed: %s", s->path, strerror(saved));
     }
-    if (!ok) {
-        ssvae_fail(err, "%s: write failed: %s", path, strerror(saved));
-        remove(tmp);
-        free(tmp);
+    if (ok && io_commit_output(s->tmp, s->path, err) != 0) /* removes the temporary */
+        ok = 0;
+    if (!ok)
+        remove(s->tmp);
+    free(s->tmp);
+    free(s->path);
+    memset(s, 0, sizeof *s);
+    return ok || !commit ? 0 : -1;
+}
+
+int ssvae_npy_write(const char *path, ssvae_dtype dtype, int ndim, const int64_t *shape,
+                    const void *data, ssvae_error *err)
+{
+    if ((unsigned)dtype <= SSVAE_F64 && ndim >= 0 && ndim <= SSVAE_MAXDIM && (ndim == 0 || shape)) {
+        int64_t bytes = data_bytes(ndim, shape, ssvae_dtype_size(dtype));
+        if (bytes > 0 && !data)
+            return ssvae_fail(err, "%s: no data to write", path);
+    }
+    ssvae_npy_stream s;
+    if (ssvae_npy_stream_open(&s, path, dtype, ndim, shape, err))
+        return -1;
+    if (ssvae_npy_stream_write(&s, data, (size_t)s.left, err)) {
+        ssvae_npy_stream_close(&s, 0, NULL);
         return -1;
     }
-    int rc = io_commit_output(tmp, path, err);
-    free(tmp);
-    return rc;
+    return ssvae_npy_stream_close(&s, 1, err);
 }

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* madvise, realpath */
 /*
  * video.c — a user's video in whichever form it comes: a .npy file, a
  * folder holding frames.npy, or a folder of PNG frames. Whatever the form,
@@ -22,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <limits.h>
 
 #include "io/png.h"
 #include "ssvae.h"
@@ -52,10 +56,26 @@ static int check_shape(const char *path, int64_t T, int64_t H, int64_t W, int64_
 
 /* ---- .npy ---- */
 
-static int read_npy(const char *path, ssvae_array *out, int *quantised, ssvae_error *err)
+/* Drops pages of a read-only file mapping from this process's resident
+ * memory (they stay in the page cache); p .. p + len inside the mapping. */
+static void release_pages(const void *p, size_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p / page * page, hi = (uintptr_t)p + len;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* The frames of a .npy video: a uint8 one mapped (never copied); a float
+ * one checked and quantised frame by frame, into memory, or with cache
+ * (not NULL) into that .npy file through its stream (out then holds the
+ * shape only). */
+static int read_npy(const char *path, ssvae_array *out, int *quantised, const char *cache,
+                    ssvae_error *err)
 {
     ssvae_array a;
-    if (ssvae_npy_read(path, &a, err))
+    /* Mapped, not read: a uint8 video stays the file's pages (larger than
+     * memory is fine); a float one is read from the mapping once. */
+    if (ssvae_npy_map(path, &a, err))
         return -1;
     static const char *const names[] = {"uint8", "float32", "float64"};
     if (a.ndim != 3 && a.ndim != 4) {
@@ -74,39 +94,63 @@ static int read_npy(const char *path, ssvae_array *out, int *quantised, ssvae_er
         ssvae_array_free(&a);
         return -1;
     }
-    if (a.dtype == SSVAE_U8) {
+    if (a.dtype == SSVAE_U8 && !cache) {
         *out = a;
         return 0;
     }
-    /* float32 / float64 in [0, 1] -> round(255 x); the check comes first so
-     * that nothing is allocated for a file we refuse. */
-    int64_t n = ssvae_array_count(&a);
-    for (int64_t i = 0; i < n; i++) {
-        double x = a.dtype == SSVAE_F32 ? ((const float *)a.data)[i] : ((const double *)a.data)[i];
-        if (!(x >= 0.0 && x <= 1.0)) {
-            int64_t frame = n ? i / (n / a.shape[0]) : 0;
-            ssvae_fail(err, "%s: %s frames must lie in [0, 1]; frame %lld holds %g", path,
-                       names[a.dtype], (long long)frame, x);
-            ssvae_array_free(&a);
-            return -1;
+    /* float32 / float64 in [0, 1] -> round(255 x), a frame at a time: a
+     * frame is checked before it is converted, so nothing is kept of a
+     * file we refuse. */
+    int64_t n = ssvae_array_count(&a), T = a.shape[0], per = n / T;
+    size_t item = ssvae_dtype_size(a.dtype);
+    ssvae_array res = a;
+    res.map = NULL;
+    res.map_len = 0;
+    res.dtype = SSVAE_U8;
+    uint8_t *bytes = NULL, *frame = NULL;
+    ssvae_npy_stream st = {0};
+    int rc = -1;
+    if (cache) {
+        frame = malloc((size_t)per);
+        if (!frame || ssvae_npy_stream_open(&st, cache, SSVAE_U8, 4, res.shape, err)) {
+            if (!frame) ssvae_fail(err, "%s: out of memory", path);
+            goto done;
+        }
+    } else if (!(bytes = malloc((size_t)n))) { /* n > 0: check_shape passed */
+        ssvae_fail(err, "%s: out of memory (%lld bytes)", path, (long long)n);
+        goto done;
+    }
+    for (int64_t t = 0; t < T; t++) {
+        const uint8_t *src = (const uint8_t *)a.data + (size_t)(t * per) * item;
+        uint8_t *dst = cache ? frame : bytes + (size_t)(t * per);
+        for (int64_t i = 0; i < per; i++) {
+            double x = a.dtype == SSVAE_U8 ? src[i]
+                       : a.dtype == SSVAE_F32 ? ((const float *)src)[i] : ((const double *)src)[i];
+            if (a.dtype != SSVAE_U8 && !(x >= 0.0 && x <= 1.0)) {
+                ssvae_fail(err, "%s: %s frames must lie in [0, 1]; frame %lld holds %g", path,
+                           names[a.dtype], (long long)t, x);
+                goto done;
+            }
+            dst[i] = a.dtype == SSVAE_U8 ? (uint8_t)x : (uint8_t)lrint(255.0 * x);
+        }
+        if (cache) {
+            if (ssvae_npy_stream_write(&st, frame, (size_t)per, err)) goto done;
+            release_pages(src, (size_t)per * item);
         }
     }
-    uint8_t *bytes = n > 0 ? malloc((size_t)n) : NULL; /* n > 0: check_shape passed */
-    if (!bytes) {
-        ssvae_array_free(&a);
-        return ssvae_fail(err, "%s: out of memory (%lld bytes)", path, (long long)n);
-    }
-    for (int64_t i = 0; i < n; i++) {
-        double x = a.dtype == SSVAE_F32 ? ((const float *)a.data)[i] : ((const double *)a.data)[i];
-        bytes[i] = (uint8_t)lrint(255.0 * x);
-    }
-    free(a.data);
-    a.data = bytes;
-    a.dtype = SSVAE_U8;
-    *out = a;
-    if (quantised)
+    if (cache && ssvae_npy_stream_close(&st, 1, err)) goto done;
+    res.data = bytes;
+    bytes = NULL;
+    *out = res;
+    if (quantised && a.dtype != SSVAE_U8)
         *quantised = 1;
-    return 0;
+    rc = 0;
+done:
+    if (st.f) ssvae_npy_stream_close(&st, 0, NULL);
+    free(bytes);
+    free(frame);
+    ssvae_array_free(&a);
+    return rc;
 }
 
 /* ---- a folder of PNG frames ---- */
@@ -201,8 +245,11 @@ static int list_pngs(const char *dir, char ***out, int *count, ssvae_error *err)
     return 0;
 }
 
-static int read_png_folder(const char *dir, ssvae_array *out, ssvae_error *err)
+/* The PNG frames of dir, decoded one at a time, into memory, or with cache
+ * (not NULL) into that .npy file (out then holds the shape only). */
+static int read_png_folder(const char *dir, ssvae_array *out, const char *cache, ssvae_error *err)
 {
+    ssvae_npy_stream stream = {0};
     char **names;
     int n;
     if (list_pngs(dir, &names, &n, err)) return -1;
@@ -233,7 +280,13 @@ static int read_png_folder(const char *dir, ssvae_array *out, ssvae_error *err)
             }
             w0 = w; h0 = h; c0 = c;
             frame_bytes = (size_t)w * h * c;
-            if ((size_t)n > SIZE_MAX / frame_bytes || !(video = malloc((size_t)n * frame_bytes))) {
+            if (cache) {
+                int64_t shape[4] = {n, h, w, c};
+                if (ssvae_npy_stream_open(&stream, cache, SSVAE_U8, 4, shape, err)) {
+                    free(px);
+                    goto done;
+                }
+            } else if ((size_t)n > SIZE_MAX / frame_bytes || !(video = malloc((size_t)n * frame_bytes))) {
                 free(px);
                 ssvae_fail(err, "%s: out of memory for %d frames of %dx%dx%d", dir, n, w, h, c);
                 goto done;
@@ -244,9 +297,12 @@ static int read_png_folder(const char *dir, ssvae_array *out, ssvae_error *err)
                        c == 1 ? "" : "s", names[0], w0, h0, c0);
             goto done;
         }
-        memcpy(video + (size_t)t * frame_bytes, px, frame_bytes);
+        int bad = cache ? ssvae_npy_stream_write(&stream, px, frame_bytes, err) : 0;
+        if (!cache) memcpy(video + (size_t)t * frame_bytes, px, frame_bytes);
         free(px);
+        if (bad) goto done;
     }
+    if (cache && ssvae_npy_stream_close(&stream, 1, err)) goto done;
     memset(out, 0, sizeof *out);
     out->dtype = SSVAE_U8;
     out->ndim = 4;
@@ -255,6 +311,7 @@ static int read_png_folder(const char *dir, ssvae_array *out, ssvae_error *err)
     video = NULL;
     rc = 0;
 done:
+    if (stream.f) ssvae_npy_stream_close(&stream, 0, NULL);
     free(video);
     free_names(names, n);
     return rc;
@@ -266,13 +323,110 @@ int ssvae_video_read(const char *path, ssvae_array *frames, int *quantised, ssva
     if (quantised) *quantised = 0;
     struct stat st;
     if (stat(path, &st)) return ssvae_fail(err, "%s: %s", path, strerror(errno));
-    if (S_ISREG(st.st_mode)) return read_npy(path, frames, quantised, err);
+    if (S_ISREG(st.st_mode)) return read_npy(path, frames, quantised, NULL, err);
     if (!S_ISDIR(st.st_mode)) return ssvae_fail(err, "%s: %s, not a .npy file or a folder of frames", path, ssvae_file_kind(st.st_mode));
     char npy[4200];
     if (snprintf(npy, sizeof npy, "%s/frames.npy", path) >= (int)sizeof npy)
         return ssvae_fail(err, "%s: path too long", path);
-    if (stat(npy, &st) == 0) return read_npy(npy, frames, quantised, err);
-    return read_png_folder(path, frames, err);
+    if (stat(npy, &st) == 0) return read_npy(npy, frames, quantised, NULL, err);
+    return read_png_folder(path, frames, NULL, err);
+}
+
+/* ---- the decoded cache ---- */
+
+/* FNV-1a, 64 bits: a name for a cache file, not a defence against anyone. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t fnv_stat(uint64_t h, const struct stat *st)
+{
+    int64_t v[4] = {(int64_t)st->st_size, (int64_t)st->st_mtim.tv_sec, (int64_t)st->st_mtim.tv_nsec,
+                    (int64_t)st->st_ino};
+    return fnv(h, v, sizeof v);
+}
+
+int ssvae_video_key(const char *path, char key[17], ssvae_error *err)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(path, real) || stat(real, &st)) return ssvae_fail(err, "%s: %s", path, strerror(errno));
+    uint64_t h = fnv(0xcbf29ce484222325ULL, real, strlen(real) + 1);
+    char npy[PATH_MAX + 16];
+    snprintf(npy, sizeof npy, "%s/frames.npy", real);
+    struct stat ns;
+    if (S_ISREG(st.st_mode)) {
+        h = fnv_stat(h, &st);
+    } else if (S_ISDIR(st.st_mode) && stat(npy, &ns) == 0) {
+        h = fnv_stat(fnv(h, "frames.npy", 11), &ns);
+    } else if (S_ISDIR(st.st_mode)) {
+        char **names;
+        int n;
+        if (list_pngs(real, &names, &n, err)) return -1;
+        for (int t = 0; t < n; t++) {
+            char f[PATH_MAX + 256];
+            snprintf(f, sizeof f, "%s/%s", real, names[t]);
+            struct stat fs;
+            if (stat(f, &fs)) {
+                ssvae_fail(err, "%s: %s", f, strerror(errno));
+                free_names(names, n);
+                return -1;
+            }
+            h = fnv_stat(fnv(h, names[t], strlen(names[t]) + 1), &fs);
+        }
+        free_names(names, n);
+    } else {
+        return ssvae_fail(err, "%s: not a file or a folder", path);
+    }
+    snprintf(key, 17, "%016llx", (unsigned long long)h);
+    return 0;
+}
+
+int ssvae_video_open(const char *path, const char *cache_dir, ssvae_array *frames, int *quantised,
+                     int *cache_state, ssvae_error *err)
+{
+    if (cache_state) *cache_state = 0;
+    if (!cache_dir) return ssvae_video_read(path, frames, quantised, err);
+    memset(frames, 0, sizeof *frames);
+    if (quantised) *quantised = 0;
+    struct stat st;
+    if (stat(path, &st)) return ssvae_fail(err, "%s: %s", path, strerror(errno));
+    char npy[4200];
+    const char *src = path;
+    if (S_ISDIR(st.st_mode)) {
+        if (snprintf(npy, sizeof npy, "%s/frames.npy", path) >= (int)sizeof npy)
+            return ssvae_fail(err, "%s: path too long", path);
+        if (stat(npy, &st) == 0) src = npy;
+    }
+    /* A uint8 .npy is mapped where it is: nothing to cache. */
+    if (src != path || S_ISREG(st.st_mode)) {
+        ssvae_array a;
+        if (ssvae_npy_map(src, &a, err)) return -1;
+        int u8 = a.dtype == SSVAE_U8;
+        ssvae_array_free(&a);
+        if (u8) return read_npy(src, frames, quantised, NULL, err);
+    }
+    char key[17], cache[4200];
+    if (ssvae_video_key(path, key, err)) return -1;
+    if (snprintf(cache, sizeof cache, "%s/%s.frames.npy", cache_dir, key) >= (int)sizeof cache)
+        return ssvae_fail(err, "%s: path too long", cache_dir);
+    if (access(cache, R_OK)) {
+        /* Not there yet (or the video changed, so its key did): decode. */
+        ssvae_array shape_only;
+        int rc = src != path || S_ISREG(st.st_mode) ? read_npy(src, &shape_only, quantised, cache, err)
+                                                     : read_png_folder(path, &shape_only, cache, err);
+        if (rc) return -1;
+        if (cache_state) *cache_state = 2;
+    } else if (cache_state) {
+        *cache_state = 1;
+    }
+    /* The cache is ours: read it as any uint8 video, mapped. */
+    if (read_npy(cache, frames, NULL, NULL, err)) return -1;
+    if (quantised && (src != path || S_ISREG(st.st_mode))) *quantised = 1;
+    return 0;
 }
 
 int ssvae_video_shape(const char *path, int64_t shape[4], ssvae_error *err)

@@ -302,7 +302,9 @@ void conv_bn_relu_conv_forward(float *y, double *stats,
  * and xsums (fused_xsums_size) = dh against x. The gradient at the
  * output is dy (N, O, H, W), or, with cg, made by com_grad_row from
  * dy = the next batch norm's input. mean (F): bn1's batch mean. work:
- * conv3x3_work_size(N, F, O) floats. */
+ * conv3x3_work_size(N, F, O) floats, which keeps the per-frame partials
+ * of dw, db; dw NULL: they are left there unsummed (conv3x3_work_reduce
+ * adds them later, as a data-parallel run does after gathering them). */
 void conv_bn_relu_conv_backward(double *sums, float *dw, float *db,
                                 float *xsums, const float *dy,
                                 const com_grad *cg,

@@ -344,7 +344,7 @@ void conv_bn_relu_conv_backward(double *sums, float *dw, float *db,
             sums[2 * ((size_t)n * F + f) + 1] = scx[f];
         }
     }
-    conv3x3_work_reduce(dw, db, work, N, F, O);
+    if (dw) conv3x3_work_reduce(dw, db, work, N, F, O);
 }
 
 /* The batch norm backward is dx = a dh + k (a1 - mean) + b with a, k, b
