@@ -28,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "figure_files.h"
 #include "io/files.h"
 #include "io/png.h"
 #include "plot.h"
@@ -799,31 +800,6 @@ static int panel_curves(plot_canvas *c, const fig_input *in, double s)
 
 /* ---- the whole figure --------------------------------------------------- */
 
-/* mkdir -p, then checks the folder is writable. */
-static int make_dirs(const char *path, ssvae_error *err)
-{
-    char buf[PATHLEN];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return ssvae_fail(err, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        int end = *p == '\0';
-        if (*p == '/' || end) {
-            *p = '\0';
-            struct stat st;
-            if (mkdir(buf, 0777) && errno != EEXIST)
-                return ssvae_fail(err, "%s: cannot create folder: %s", buf, strerror(errno));
-            if (stat(buf, &st) || !S_ISDIR(st.st_mode))
-                return ssvae_fail(err, "%s: exists and is not a folder", buf);
-            if (end)
-                break;
-            *p = '/';
-        }
-    }
-    if (access(path, W_OK))
-        return ssvae_fail(err, "%s: folder is not writable: %s", path, strerror(errno));
-    return 0;
-}
-
 /* The first held-out frame where the ball is at least 64 px (a quarter of
  * the image) from every edge, so its whole neighbourhood is on the map. */
 static int auto_frame(const fig_input *in, int ball)
@@ -861,8 +837,7 @@ int ssvae_figure(const char *run_dir, const char *out_dir, const ssvae_figure_op
     fig_input *in = calloc(1, sizeof *in);
     plot_canvas pic[NPIC];
     memset(pic, 0, sizeof pic);
-    char dst[NPIC][PATHLEN + 32], tmp[NPIC][PATHLEN + 64];
-    int ntmp = 0, rc = -1;
+    int rc = -1;
     if (!in)
         return ssvae_fail(err, "out of memory");
     if (read_inputs(run_dir, opt, in, err))
@@ -904,29 +879,8 @@ int ssvae_figure(const char *run_dir, const char *out_dir, const ssvae_figure_op
     plot_canvas_blit(&pic[P_ALL], &pic[P_E], pic[P_C].w + pic[P_D].w, h1);
     plot_canvas_blit(&pic[P_ALL], &pic[P_F], 0, h1 + h2);
 
-    if (make_dirs(out, err))
-        goto done;
-    for (ntmp = 0; ntmp < NPIC; ntmp++) {
-        snprintf(dst[ntmp], sizeof dst[ntmp], "%s/%s", out, pic_names[ntmp]);
-        snprintf(tmp[ntmp], sizeof tmp[ntmp], "%s/%s.tmp.%ld", out, pic_names[ntmp], (long)getpid());
-        if (ssvae_png_write_tmp(dst[ntmp], tmp[ntmp], pic[ntmp].rgba, pic[ntmp].w, pic[ntmp].h, 4, err))
-            goto done; /* this one removed its own temporary */
-    }
-    for (int i = 0; i < NPIC; i++) {
-        if (io_commit_output(tmp[i], dst[i], err)) { /* removes tmp[i] */
-            for (int j = i + 1; j < NPIC; j++)
-                remove(tmp[j]);
-            ntmp = 0;
-            goto done;
-        }
-        if (written)
-            (*written)++;
-    }
-    ntmp = 0;
-    rc = 0;
+    rc = figure_write_set(out, pic, pic_names, NPIC, written, err);
 done:
-    for (int i = 0; i < ntmp; i++)
-        remove(tmp[i]);
     for (int i = 0; i < NPIC; i++)
         plot_canvas_free(&pic[i]);
     input_free(in);

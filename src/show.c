@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "figure_files.h"
 #include "io/png.h"
 #include "plot.h"
 #include "ssvae.h"
@@ -408,31 +409,6 @@ static int draw_decoded(plot_canvas *c, show_input *in, ssvae_error *err)
 
 /* ---- the pictures ---------------------------------------------------------------- */
 
-/* mkdir -p, then checks the folder is writable (as figure.c). */
-static int make_dirs(const char *path, ssvae_error *err)
-{
-    char buf[PATHLEN];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return ssvae_fail(err, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        int end = *p == '\0';
-        if (*p == '/' || end) {
-            *p = '\0';
-            struct stat st;
-            if (mkdir(buf, 0777) && errno != EEXIST)
-                return ssvae_fail(err, "%s: cannot create folder: %s", buf, strerror(errno));
-            if (stat(buf, &st) || !S_ISDIR(st.st_mode))
-                return ssvae_fail(err, "%s: exists and is not a folder", buf);
-            if (end)
-                break;
-            *p = '/';
-        }
-    }
-    if (access(path, W_OK))
-        return ssvae_fail(err, "%s: folder is not writable: %s", path, strerror(errno));
-    return 0;
-}
-
 enum { S_MAPS, S_TRACKS, S_PRED, S_DECODED, NSHOW };
 static const char *const show_names[NSHOW] = {"maps.png", "tracks.png", "predictive.png", "decoded.png"};
 
@@ -475,13 +451,12 @@ int ssvae_show(ssvae_model *m, const uint8_t *video, int T, const float *centres
     double side = 200 * opt->scale;
     in.dw = in.W >= in.H ? side : side * in.W / in.H;
     in.dh = in.W >= in.H ? side * in.H / in.W : side;
-    char out[PATHLEN], dst[NSHOW][PATHLEN + 32], tmp[NSHOW][PATHLEN + 64];
-    if (snprintf(out, sizeof out, "%s", out_dir) >= (int)sizeof out - 32)
+    if (strlen(out_dir) + 32 >= PATHLEN)
         return ssvae_fail(err, "%s: path too long", out_dir);
     plot_canvas pic[NSHOW];
     memset(pic, 0, sizeof pic);
     int want[NSHOW] = {1, 1, !m->cfg.supervised, centres != NULL};
-    int rc = -1, ntmp = 0, done_tmp[NSHOW] = {0};
+    int rc = -1;
     in.z = malloc((size_t)T * in.D * sizeof *in.z);
     if (!in.z)
         return ssvae_fail(err, "out of memory encoding %d frames", T);
@@ -490,35 +465,11 @@ int ssvae_show(ssvae_model *m, const uint8_t *video, int T, const float *centres
         (want[S_PRED] && draw_predictive(&pic[S_PRED], &in, err)) ||
         (want[S_DECODED] && draw_decoded(&pic[S_DECODED], &in, err)))
         goto done;
-    if (make_dirs(out, err))
-        goto done;
-    for (int i = 0; i < NSHOW; i++) {
-        if (!want[i])
-            continue;
-        snprintf(dst[i], sizeof dst[i], "%s/%s", out, show_names[i]);
-        snprintf(tmp[i], sizeof tmp[i], "%s/%s.tmp.%ld", out, show_names[i], (long)getpid());
-        if (ssvae_png_write_tmp(dst[i], tmp[i], pic[i].rgba, pic[i].w, pic[i].h, 4, err))
-            goto done; /* this one removed its own temporary */
-        done_tmp[i] = 1;
-        ntmp++;
-    }
-    for (int i = 0; i < NSHOW; i++) {
-        if (!done_tmp[i])
-            continue;
-        if (rename(tmp[i], dst[i])) {
-            ssvae_fail(err, "%s: cannot write: %s", dst[i], strerror(errno));
-            goto done;
-        }
-        done_tmp[i] = 0;
-        if (written)
-            (*written)++;
-    }
-    rc = 0;
-done:
+    const char *names[NSHOW];
     for (int i = 0; i < NSHOW; i++)
-        if (done_tmp[i])
-            remove(tmp[i]);
-    (void)ntmp;
+        names[i] = want[i] ? show_names[i] : NULL;
+    rc = figure_write_set(out_dir, pic, names, NSHOW, written, err);
+done:
     for (int i = 0; i < NSHOW; i++)
         plot_canvas_free(&pic[i]);
     free(in.z);

@@ -10,7 +10,6 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "priors_internal.h"
 
@@ -91,13 +90,8 @@ static double cosine_init(float *theta, const ssvae_train_config *cfg, const flo
     (void)rng;
     double kappa = cfg->W0;
     if (!(kappa > 0)) {
-        float *s0 = malloc((size_t)B * B * sizeof *s0);
-        if (!s0)
-            abort();
         theta[0] = 0.0f; /* kappa = 1 */
-        cosine_logits(s0, theta, z, zp, B, D);
-        kappa = prior_unit_spread_gain(s0, B);
-        free(s0);
+        kappa = prior_unit_spread_gain(cosine_logits, theta, z, zp, B, D);
     }
     if (kappa > KAPPA_MAX)
         kappa = KAPPA_MAX;

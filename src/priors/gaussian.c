@@ -77,16 +77,6 @@ static void gaussian_logits_backward(float *dz, float *dzp, float *dtheta,
     }
 }
 
-/* L0, or the RMS distance of the first batch's positive pairs */
-static double gaussian_init(float *theta, const ssvae_train_config *cfg, const float *z,
-                            const float *zp, int B, int D, ssvae_rng *rng)
-{
-    (void)rng;
-    double L = prior_start_length(cfg, z, zp, B, D);
-    theta[0] = (float)log(L);
-    return L;
-}
-
 /* "L=0.0213" */
 static void gaussian_describe(char *buf, size_t len, const float *theta, int D)
 {
@@ -99,7 +89,7 @@ const ssvae_prior_ops ssvae_prior_gaussian_ops = {
     .density = "P(z'|z) = N(z'; z, L^2 I): z' is z moved by isotropic Gaussian noise of scale L (Eq. 35)",
     .choose = "the paper's prior: nearness in latent space; one length scale for every latent",
     .nparams = gaussian_nparams,
-    .init = gaussian_init,
+    .init = prior_init_log_length,
     .freeze = prior_freeze_scale0,
     .logits = gaussian_logits,
     .logits_backward = gaussian_logits_backward,

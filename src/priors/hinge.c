@@ -55,15 +55,6 @@ static double hinge_loss(float *ds, const float *s, int B)
     return loss / B;
 }
 
-static double hinge_init(float *theta, const ssvae_train_config *cfg, const float *z,
-                         const float *zp, int B, int D, ssvae_rng *rng)
-{
-    (void)rng;
-    double L = prior_start_length(cfg, z, zp, B, D);
-    theta[0] = (float)log(L);
-    return L;
-}
-
 static void hinge_freeze(uint8_t *frozen, const ssvae_train_config *cfg, int D)
 {
     (void)cfg;
@@ -82,7 +73,7 @@ const ssvae_prior_ops ssvae_prior_hinge_ops = {
     .density = "energy |z - z'|^2 / (2 L^2) with a hinge on the negatives (C-SWM); not a normalised P(z'|z)",
     .choose = "a non-InfoNCE comparison point: the contrastive loss of structured world models",
     .nparams = hinge_nparams,
-    .init = hinge_init,
+    .init = prior_init_log_length,
     .freeze = hinge_freeze,
     .logits = hinge_logits,
     .logits_backward = hinge_logits_backward,

@@ -8,7 +8,6 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "priors_internal.h"
 
@@ -96,14 +95,8 @@ static double linear_init(float *theta, const ssvae_train_config *cfg, const flo
     double a = cfg->W0;
     for (int i = 0; i < D * D; i++)
         theta[i] = i % (D + 1) == 0 ? 1.0f : 0.0f;
-    if (!(a > 0)) {
-        float *s0 = malloc((size_t)B * B * sizeof *s0);
-        if (!s0)
-            abort();
-        linear_logits(s0, theta, z, zp, B, D);
-        a = prior_unit_spread_gain(s0, B);
-        free(s0);
-    }
+    if (!(a > 0))
+        a = prior_unit_spread_gain(linear_logits, theta, z, zp, B, D);
     for (int i = 0; i < D * D; i++)
         theta[i] = i % (D + 1) == 0 ? (float)a : 0.0f;
     return a;

@@ -129,14 +129,8 @@ static double mlp_init(float *theta, const ssvae_train_config *cfg, const float 
     for (int k = 0; k < P; k++)
         theta[k] = (float)((k < first ? b1 : b2) * (2 * ssvae_rng_uniform(rng) - 1));
     double gain = cfg->W0;
-    if (!(gain > 0)) {
-        float *s0 = malloc((size_t)B * B * sizeof *s0);
-        if (!s0)
-            abort();
-        mlp_logits(s0, theta, z, zp, B, D);
-        gain = prior_unit_spread_gain(s0, B);
-        free(s0);
-    }
+    if (!(gain > 0))
+        gain = prior_unit_spread_gain(mlp_logits, theta, z, zp, B, D);
     for (int k = first; k < P; k++)
         theta[k] = (float)(theta[k] * gain);
     return gain;

@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "priors_internal.h"
@@ -77,8 +78,23 @@ double prior_start_length(const ssvae_train_config *cfg, const float *z,
     return L > 0 ? L : 1e-6; /* identical frames: any small L */
 }
 
-double prior_unit_spread_gain(const float *s0, int B)
+double prior_init_log_length(float *theta, const ssvae_train_config *cfg, const float *z,
+                             const float *zp, int B, int D, ssvae_rng *rng)
 {
+    (void)rng;
+    double L = prior_start_length(cfg, z, zp, B, D);
+    theta[0] = (float)log(L);
+    return L;
+}
+
+double prior_unit_spread_gain(void (*logits)(float *s, const float *theta, const float *z,
+                                             const float *zp, int B, int D),
+                              const float *theta, const float *z, const float *zp, int B, int D)
+{
+    float *s0 = malloc((size_t)B * B * sizeof *s0);
+    if (!s0)
+        abort();
+    logits(s0, theta, z, zp, B, D);
     double s1 = 0, s2 = 0;
     for (int i = 0; i < B; i++) {
         double mean = 0;
@@ -90,6 +106,7 @@ double prior_unit_spread_gain(const float *s0, int B)
             s2 += c * c;
         }
     }
+    free(s0);
     double n = (double)B * B, var = s2 / n - (s1 / n) * (s1 / n);
     return var > 0 ? 1.0 / sqrt(var) : 1.0;
 }

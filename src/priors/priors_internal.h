@@ -27,9 +27,17 @@ extern const ssvae_prior_ops ssvae_prior_hinge_ops;         /* hinge.c */
 double prior_start_length(const struct ssvae_train_config *cfg, const float *z,
                           const float *zp, int B, int D);
 
-/* The gain g that gives logits g * s0 unit spread: 1 / std_ij of the
- * row-centred s0 (B, B) (1 when they do not vary). */
-double prior_unit_spread_gain(const float *s0, int B);
+/* An init op for priors whose theta[0] is log L and nothing else starts:
+ * L from prior_start_length; returns L. */
+double prior_init_log_length(float *theta, const struct ssvae_train_config *cfg, const float *z,
+                             const float *zp, int B, int D, ssvae_rng *rng);
+
+/* The gain g that gives the logits of theta on the first batch, g * s,
+ * unit spread: 1 / std_ij of the row-centred s (B, B) (1 when they do not
+ * vary). logits is the prior's own op. */
+double prior_unit_spread_gain(void (*logits)(float *s, const float *theta, const float *z,
+                                             const float *zp, int B, int D),
+                              const float *theta, const float *z, const float *zp, int B, int D);
 
 /* freeze ops: nothing held fixed, and only entry 0 (a scale) held fixed
  * when the recipe fixes the scale. */

@@ -69,9 +69,7 @@ static void student_logits_backward(float *dz, float *dzp, float *dtheta, const 
 static double student_init(float *theta, const ssvae_train_config *cfg, const float *z,
                            const float *zp, int B, int D, ssvae_rng *rng)
 {
-    (void)rng;
-    double L = prior_start_length(cfg, z, zp, B, D);
-    theta[0] = (float)log(L);
+    double L = prior_init_log_length(theta, cfg, z, zp, B, D, rng);
     theta[1] = (float)log(cfg->nu > 0 ? cfg->nu : 1.0);
     return L;
 }
