@@ -544,6 +544,9 @@ typedef struct ssvae_train_result {
     double *loss, *elbo;    /* (epochs) per-epoch means, owned */
     double init_value;      /* the L0 or W0 scale the run started from */
     double seconds;
+    int64_t steps;          /* optimiser steps taken by this run */
+    uint64_t exchanged;     /* bytes this rank received from the others in those
+                             * steps (all-gathers, docs/scaling.md); 0 on one rank */
 } ssvae_train_result;
 
 void ssvae_train_result_free(ssvae_train_result *r);

@@ -335,6 +335,7 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
      * with its own loss have none (reported as 0). */
     int has_elbo = !m->cfg.supervised && !ssvae_prior_get(m->cfg.prior)->loss;
     double t_start = now();
+    uint64_t received0 = dist_bytes_received();
     for (int epoch = first_epoch; epoch <= cfg->epochs && status == 0; epoch++) {
         double t0 = now(), sum_loss = 0, sum_elbo = 0;
         int steps = 0;
@@ -358,6 +359,7 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
             sum_loss += loss;
             sum_elbo += has_elbo ? log((double)nb) - loss : 0.0;
             steps++;
+            res->steps++;
         }
         if (status) break;
         /* A finite loss does not make finite weights: a NaN behind a ReLU
@@ -391,6 +393,7 @@ int ssvae_train_run(ssvae_model *m, const ssvae_train_config *cfg,
             status = ssvae_fail(err, "rank 0 stopped the run after epoch %d", epoch);
     }
     res->seconds = now() - t_start;
+    res->exchanged = dist_bytes_received() - received0;
     ssvae_optim_free(&opt);
     bufs_free(&b);
     free(pairs);

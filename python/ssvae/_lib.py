@@ -83,7 +83,8 @@ class EpochStats(Structure):
 
 class TrainResult(Structure):
     _fields_ = [("epochs", c_int), ("loss", POINTER(c_double)), ("elbo", POINTER(c_double)),
-                ("init_value", c_double), ("seconds", c_double)]
+                ("init_value", c_double), ("seconds", c_double),
+                ("steps", c_int64), ("exchanged", c_uint64)]
 
 
 class TrainData(Structure):

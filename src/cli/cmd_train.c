@@ -255,6 +255,10 @@ int cmd_train(int argc, char **argv)
         rc = 0;
         goto done;
     }
+    if (dist_size() > 1 && res.steps > 0 && !quiet)
+        fprintf(stderr, "ssvae train: %d ranks; rank 0 received %.1f KB a step from the others "
+                "(%llu bytes in %lld steps)\n", dist_size(), res.exchanged / 1e3 / (double)res.steps,
+                (unsigned long long)res.exchanged, (long long)res.steps);
     /* Nothing left to train (--epochs 0, or a resume already at its
      * total): the end-of-run save has not happened in the hook. */
     if (res.epochs == 0 && ssvae_model_save(&m, save, meta, 3, &err)) {
