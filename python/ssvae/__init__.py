@@ -410,7 +410,8 @@ def _scale(name, v):
     return float(v)
 
 
-def _recipe(preset, optim, lr, momentum, epochs, batch, L0, fix_L, W0, units, seed, offset, W):
+def _recipe(preset, optim, lr, momentum, epochs, batch, L0, fix_L, W0, units, seed, offset, W,
+            nu=None, bn2_gain=None, bn2_bias=None):
     if preset not in PRESETS:
         raise ValueError("preset: unknown preset %r (%s)" % (preset, ", ".join(PRESETS)))
     p = PRESETS[preset]
@@ -432,6 +433,10 @@ def _recipe(preset, optim, lr, momentum, epochs, batch, L0, fix_L, W0, units, se
     if fix_L and tc.L0 <= 0:
         raise ValueError("fix_L: needs a number for L0")
     tc.offset = 1 if offset is None else _number("offset", offset, 1, 1000000, True)
+    if nu is not None:
+        tc.nu = _number("nu", nu, 1e-3, 1e6)
+    tc.bn2_gain = p.get("bn2_gain", 1.0) if bn2_gain is None else _number("bn2_gain", bn2_gain, -100, 100)
+    tc.bn2_bias = p.get("bn2_bias", 0.0) if bn2_bias is None else _number("bn2_bias", bn2_bias, -100, 100)
     u = p["units"] if units is None else units
     if u not in ("norm", "px"):
         raise ValueError("units: %r must be 'norm' or 'px'" % (u,))
@@ -444,9 +449,9 @@ def _describe(tc, units):
     writes it."""
     L0 = "%g" % tc.L0 if tc.L0 > 0 else "data"
     W0 = "%g" % tc.W0 if tc.W0 > 0 else "data"
-    return "%s lr=%g%s epochs=%d batch=%d L0=%s%s W0=%s units=%s seed=%d" % (
+    return "%s lr=%g%s epochs=%d batch=%d L0=%s%s W0=%s bn2_gain=%g bn2_bias=%g units=%s seed=%d" % (
         "adam" if tc.optim == 1 else "sgd", tc.lr, " momentum" if tc.momentum > 0 else "",
-        tc.epochs, tc.batch, L0, "" if tc.learn_L else " (fixed)", W0,
+        tc.epochs, tc.batch, L0, "" if tc.learn_L else " (fixed)", W0, tc.bn2_gain, tc.bn2_bias,
         "norm" if units == 1.0 else "px", tc.seed)
 
 
@@ -480,14 +485,16 @@ class _Stop:
 
 def train(frames, prior="gaussian", *, centres=None, pairs=None, maps=None, preset="default",
           optim=None, lr=None, momentum=None, epochs=None, batch=None, L0=None, fix_L=False,
-          W0=None, units=None, seed=1, offset=None, threads=None, progress=True, data_name=None):
+          W0=None, units=None, seed=1, offset=None, threads=None, progress=True, data_name=None,
+          nu=None, bn2_gain=None, bn2_bias=None):
     """Trains the encoder of Fig. 2 on the pairs of a video and returns the
     Model. frames (T, H, W, C) uint8 (or float in [0, 1]); prior: a name in
     ssvae.priors() or 'supervised' (needs centres (T, K, 2) float32 px);
     pairs: a second video aligned with frames (pair t is frames[t],
     pairs[t]). The recipe keywords are `ssvae train`'s flags (preset,
     optim, lr, momentum, epochs, batch, L0, fix_L, W0, units, seed, offset,
-    maps); the same keywords give the same bits as the CLI.
+    maps, nu, bn2_gain, bn2_bias); the same keywords give the same bits as
+    the CLI.
 
     progress: a bar on stderr (in place on a terminal; in a notebook, one
     output updated in place); False for silence. Ctrl-C stops after the
@@ -517,7 +524,7 @@ def train(frames, prior="gaussian", *, centres=None, pairs=None, maps=None, pres
     if supervised and K != c.shape[1]:
         raise ValueError("maps: %d, but the centres hold %d objects" % (K, c.shape[1]))
     tc, scale = _recipe(preset, optim, lr, momentum, epochs, batch, L0, fix_L, W0, units, seed,
-                        offset, W)
+                        offset, W, nu, bn2_gain, bn2_bias)
     if tc.batch > T - tc.offset and T - tc.offset < 2:
         raise ValueError("frames: %d frames give fewer than 2 pairs %d apart" % (T, tc.offset))
 

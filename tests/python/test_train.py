@@ -1,6 +1,7 @@
 """Training from Python is the CLI's training: the same keywords give the
 same bits; the checkpoint is the CLI's file (it resumes there); Ctrl-C
 keeps the model of the last whole epoch; a failure in C is ssvae.Error."""
+import json
 import os
 import signal
 import threading
@@ -19,11 +20,19 @@ def same_tensors(a, b):
         assert np.array_equal(sa[k], sb[k]), k
 
 
+def recipe_line(path):
+    raw = open(path, "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + n])["__metadata__"]["recipe"]
+
+
 @pytest.mark.parametrize("prior,flags", [
     ("gaussian", {}),
     ("linear", {"optim": "adam", "lr": 0.01, "W0": "data"}),
     ("gaussian", {"momentum": 0.9, "L0": "data", "batch": 8, "offset": 2}),
     ("supervised", {}),
+    ("gaussian", {"optim": "adam", "lr": 0.005, "bn2_bias": -8, "bn2_gain": 2}),
+    ("student-t", {"nu": 3}),
 ])
 def test_same_bits_as_the_cli(tmp_path, small, small_dir, prior, flags):
     frames, centres = small
@@ -33,12 +42,15 @@ def test_same_bits_as_the_cli(tmp_path, small, small_dir, prior, flags):
     args = ["train", "--data", small_dir, "--prior", prior, "--epochs", 3, "--seed", 5, "--quiet",
             "--save", tmp_path / "cli.safetensors"]
     for k, v in flags.items():
-        args += ["--" + k, v]
+        args += ["--" + k.replace("_", "-"), v]
     cli(*args)
     c = ssvae.load(tmp_path / "cli.safetensors")
     same_tensors(m, c)
     assert m.history == c.history
     assert np.array_equal(m.encode(frames), c.encode(frames))
+    # the checkpoint's recipe line is the CLI's
+    m.save(tmp_path / "py.safetensors")
+    assert recipe_line(tmp_path / "py.safetensors") == recipe_line(tmp_path / "cli.safetensors")
 
 
 def test_checkpoint_resumes_in_the_cli(tmp_path, small, small_dir):
